@@ -1,0 +1,118 @@
+import { Code } from "@connectrpc/connect";
+import { ActionsError } from "../errors.js";
+
+// Factories for the errors of the ActionService, with ZITADEL's message
+// keys. The ids are stable, so clients and logs can search for them.
+
+export function targetNotFound(id: string): ActionsError {
+  return new ActionsError(
+    Code.NotFound,
+    "QUERY-hj5oaniyrz",
+    "Errors.Target.NotFound",
+    `Target not found: no target has the id "${id}"`,
+  );
+}
+
+export function targetNameTaken(name: string): ActionsError {
+  return new ActionsError(
+    Code.AlreadyExists,
+    "COMMAND-8a4jf",
+    "Errors.Target.AlreadyExists",
+    `Target already exists: the name "${name}" is taken, choose another`,
+  );
+}
+
+export function targetNameMissing(): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "COMMAND-ddqbm9",
+    "Errors.Target.Invalid",
+  );
+}
+
+export function targetTimeoutMissing(): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "COMMAND-39f35d8",
+    "Errors.Target.NoTimeout",
+    "Target has no timeout: set timeout to more than 0s and at most 270s",
+  );
+}
+
+export function targetEndpointInvalid(reason: string): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "COMMAND-1r2k6",
+    "Errors.Target.InvalidURL",
+    `Target has an invalid URL: endpoint ${reason}`,
+  );
+}
+
+export function targetEndpointDenied(
+  endpoint: string,
+  reason: string,
+): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "COMMAND-2k9ad",
+    "Errors.Endpoint.Denied",
+    `Endpoint is not allowed: endpoint "${endpoint}" ${reason}; add its address or host name to ACTIONS_EGRESS_ALLOW to permit it`,
+  );
+}
+
+export function payloadTypeUnsupported(name: string): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "COMMAND-7wq0p",
+    "Errors.Target.PayloadTypeUnsupported",
+    `Payload type ${name} is not supported yet: use PAYLOAD_TYPE_JSON or leave payload_type unset`,
+  );
+}
+
+export function limitExceeded(limit: number, max: number): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "QUERY-4M0fs",
+    "Errors.Query.LimitExceeded",
+    `Limit exceeded: pagination limit ${limit} is over the maximum of ${max}`,
+  );
+}
+
+export function listQueryInvalid(): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "QUERY-4kf8s",
+    "List.Query.Invalid",
+    "Query is invalid: every filter must set one of its cases",
+  );
+}
+
+export function executionTargetEmpty(): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "COMMAND-5kd0s",
+    "Errors.Execution.Invalid",
+    "Execution is invalid: a target id is empty",
+  );
+}
+
+export function executionTargetsNotFound(): ActionsError {
+  return new ActionsError(
+    Code.NotFound,
+    "COMMAND-17dxk",
+    "Errors.Target.NotFound",
+    "Target not found: every target id must exist and appear only once",
+  );
+}
+
+export function executionTooManyTargets(
+  count: number,
+  max: number,
+): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "COMMAND-9tr3a",
+    "Errors.Execution.TooManyTargets",
+    `Execution has too many targets: ${count} given, at most ${max} are allowed`,
+  );
+}

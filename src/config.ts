@@ -1,0 +1,293 @@
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+/** Service configuration, parsed once at start-up and then frozen. */
+export interface Config {
+  /** Address the server listens on. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Folder for the database, the master key file and the admin token. */
+  readonly dataDir: string;
+  /** SQLite file, or ":memory:". */
+  readonly databasePath: string;
+  /** AES-256-GCM key for secrets at rest; unset means a key file in dataDir. */
+  readonly masterKey: string | undefined;
+  readonly logLevel: string;
+  /** Time in-flight calls get to finish after SIGINT or SIGTERM. */
+  readonly shutdownTimeoutMs: number;
+  /** Machine part of generated ids, 0 to 65535. */
+  readonly machineId: number;
+  /** Serve the sample zitadel.user.v2.UserService. */
+  readonly sampleService: boolean;
+  /** Run executions for the ActionService's own methods too. */
+  readonly executeManagementApi: boolean;
+  /** CIDRs and host names that targets may reach despite the egress guard. */
+  readonly egressAllow: readonly string[];
+  /** Largest target answer that is read, in bytes. */
+  readonly maxTargetResponseBytes: number;
+  /** Largest request message the server accepts, in bytes. */
+  readonly maxRequestBytes: number;
+  /** Most targets one execution may call. */
+  readonly maxTargetsPerExecution: number;
+  /** Most calls in flight to one target; more fail at once. */
+  readonly maxConcurrentCallsPerTarget: number;
+  /** Most async target calls in flight in the whole process. */
+  readonly maxConcurrentAsyncCalls: number;
+}
+
+interface OptionSpec {
+  key: keyof Config;
+  env: string;
+  flag: string;
+  kind: "string" | "integer" | "boolean" | "duration" | "bytes" | "list";
+  default: string;
+  help: string;
+}
+
+/**
+ * Every option with its environment variable, flag, default and meaning.
+ * The README's configuration table lists the same options.
+ */
+export const configOptions: readonly OptionSpec[] = [
+  {
+    key: "host",
+    env: "ACTIONS_HOST",
+    flag: "host",
+    kind: "string",
+    default: "127.0.0.1",
+    help: "address to listen on; 0.0.0.0 listens on every interface",
+  },
+  {
+    key: "port",
+    env: "ACTIONS_PORT",
+    flag: "port",
+    kind: "integer",
+    default: "8080",
+    help: "TCP port for gRPC, gRPC-web, Connect and HTTP; 0 picks a free port",
+  },
+  {
+    key: "dataDir",
+    env: "ACTIONS_DATA_DIR",
+    flag: "data-dir",
+    kind: "string",
+    default: "./data",
+    help: "folder for the database, the master key file and the admin token",
+  },
+  {
+    key: "databasePath",
+    env: "ACTIONS_DATABASE",
+    flag: "database",
+    kind: "string",
+    default: "",
+    help: 'SQLite file, or ":memory:"; empty means <data-dir>/actions.db',
+  },
+  {
+    key: "masterKey",
+    env: "ACTIONS_MASTER_KEY",
+    flag: "master-key",
+    kind: "string",
+    default: "",
+    help: "64 hex digits or base64 of 32 bytes; empty means <data-dir>/master.key, created with mode 0600",
+  },
+  {
+    key: "logLevel",
+    env: "ACTIONS_LOG_LEVEL",
+    flag: "log-level",
+    kind: "string",
+    default: "info",
+    help: "pino level: fatal, error, warn, info, debug, trace or silent",
+  },
+  {
+    key: "shutdownTimeoutMs",
+    env: "ACTIONS_SHUTDOWN_TIMEOUT",
+    flag: "shutdown-timeout",
+    kind: "duration",
+    default: "10s",
+    help: "time in-flight calls get to finish on SIGINT or SIGTERM",
+  },
+  {
+    key: "machineId",
+    env: "ACTIONS_MACHINE_ID",
+    flag: "machine-id",
+    kind: "integer",
+    default: "1",
+    help: "machine part of generated ids, 0 to 65535; unique per replica",
+  },
+  {
+    key: "sampleService",
+    env: "ACTIONS_SAMPLE_SERVICE",
+    flag: "sample-service",
+    kind: "boolean",
+    default: "true",
+    help: "serve the sample zitadel.user.v2.UserService",
+  },
+  {
+    key: "executeManagementApi",
+    env: "ACTIONS_EXECUTE_MANAGEMENT_API",
+    flag: "execute-management-api",
+    kind: "boolean",
+    default: "false",
+    help: "run executions for the ActionService's own methods too",
+  },
+  {
+    key: "egressAllow",
+    env: "ACTIONS_EGRESS_ALLOW",
+    flag: "egress-allow",
+    kind: "list",
+    default: "",
+    help: "comma-separated CIDRs and host names targets may reach although they are private, e.g. 127.0.0.0/8,::1/128",
+  },
+  {
+    key: "maxTargetResponseBytes",
+    env: "ACTIONS_MAX_TARGET_RESPONSE",
+    flag: "max-target-response",
+    kind: "bytes",
+    default: "1MiB",
+    help: "largest target answer that is read",
+  },
+  {
+    key: "maxRequestBytes",
+    env: "ACTIONS_MAX_REQUEST",
+    flag: "max-request",
+    kind: "bytes",
+    default: "4MiB",
+    help: "largest request message the server accepts",
+  },
+  {
+    key: "maxTargetsPerExecution",
+    env: "ACTIONS_MAX_TARGETS_PER_EXECUTION",
+    flag: "max-targets-per-execution",
+    kind: "integer",
+    default: "20",
+    help: "most targets one execution may call",
+  },
+  {
+    key: "maxConcurrentCallsPerTarget",
+    env: "ACTIONS_MAX_CONCURRENT_CALLS_PER_TARGET",
+    flag: "max-concurrent-calls-per-target",
+    kind: "integer",
+    default: "100",
+    help: "most calls in flight to one target; more fail at once",
+  },
+  {
+    key: "maxConcurrentAsyncCalls",
+    env: "ACTIONS_MAX_CONCURRENT_ASYNC_CALLS",
+    flag: "max-concurrent-async-calls",
+    kind: "integer",
+    default: "256",
+    help: "most async target calls in flight in the process; more are dropped and logged",
+  },
+];
+
+/** A configuration value that cannot be parsed. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/**
+ * Parses the configuration from environment variables and command-line
+ * flags; a flag wins over its variable. Unknown flags and invalid values
+ * throw a ConfigError that names the option and the expected form.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  argv: string[] = process.argv.slice(2),
+): Config {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: Object.fromEntries(
+      configOptions.map((option) => [option.flag, { type: "string" }]),
+    ),
+  });
+  const config: Record<string, unknown> = {};
+  for (const option of configOptions) {
+    const flagValue = values[option.flag];
+    const raw =
+      typeof flagValue === "string"
+        ? flagValue
+        : (env[option.env] ?? option.default);
+    const source =
+      typeof flagValue === "string" ? `--${option.flag}` : option.env;
+    config[option.key] = parseValue(option, raw, source);
+  }
+  if (config.databasePath === "") {
+    config.databasePath = join(String(config.dataDir), "actions.db");
+  }
+  if (config.masterKey === "") {
+    config.masterKey = undefined;
+  }
+  return Object.freeze(config as unknown as Config);
+}
+
+/** Returns a configuration with defaults, for tests and embedding. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({ ...loadConfig({}, []), ...overrides });
+}
+
+function parseValue(option: OptionSpec, raw: string, source: string): unknown {
+  const text = raw.trim();
+  switch (option.kind) {
+    case "string":
+      return text;
+    case "list":
+      return text === ""
+        ? []
+        : text
+            .split(",")
+            .map((item) => item.trim())
+            .filter((item) => item !== "");
+    case "boolean":
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
+      throw new ConfigError(`invalid ${source} "${text}": use true or false`);
+    case "integer": {
+      if (!/^\d+$/.test(text)) {
+        throw new ConfigError(
+          `invalid ${source} "${text}": use a whole number`,
+        );
+      }
+      return Number(text);
+    }
+    case "duration":
+      return parseDuration(text, source);
+    case "bytes":
+      return parseBytes(text, source);
+  }
+}
+
+const durationUnits: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+function parseDuration(text: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (!match) {
+    throw new ConfigError(
+      `invalid ${source} "${text}": use a number with ms, s, m or h, e.g. 10s`,
+    );
+  }
+  return Math.round(Number(match[1]) * (durationUnits[match[2] ?? "s"] ?? 1));
+}
+
+const byteUnits: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 * 1024,
+  gib: 1024 * 1024 * 1024,
+};
+
+function parseBytes(text: string, source: string): number {
+  const match = /^(\d+)\s*(b|kib|mib|gib)?$/i.exec(text);
+  if (!match) {
+    throw new ConfigError(
+      `invalid ${source} "${text}": use a number of bytes with an optional KiB, MiB or GiB, e.g. 1MiB`,
+    );
+  }
+  return Number(match[1]) * (byteUnits[(match[2] ?? "").toLowerCase()] ?? 1);
+}

@@ -1,0 +1,71 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { pino, type Logger } from "pino";
+import { toConnectError } from "./errors.js";
+
+export type { Logger } from "pino";
+
+/** Creates the service's JSON logger; secrets are never passed to it. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: "zitadel-actions" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}
+
+/**
+ * Logs one line per RPC with the procedure, the resulting code, the
+ * duration in milliseconds and the request id. The request id comes from
+ * the x-request-id header, or is generated, and goes back in the response.
+ * Internal errors are logged with their cause, which the client never sees.
+ */
+export function loggingInterceptor(logger: Logger): Interceptor {
+  return (next) => async (request) => {
+    const started = performance.now();
+    const requestId = request.header.get("x-request-id") || randomUUID();
+    const line = {
+      procedure: `/${request.service.typeName}/${request.method.name}`,
+      requestId,
+    };
+    try {
+      const response = await next(request);
+      response.header.set("x-request-id", requestId);
+      logger.info(
+        { ...line, code: "ok", durationMs: elapsed(started) },
+        "rpc served",
+      );
+      return response;
+    } catch (error) {
+      const connectError = toConnectError(error);
+      connectError.metadata.set("x-request-id", requestId);
+      const fields = {
+        ...line,
+        code: Code[connectError.code]?.toLowerCase() ?? "unknown",
+        durationMs: elapsed(started),
+        error: connectError.rawMessage,
+      };
+      if (
+        connectError.code === Code.Internal ||
+        connectError.code === Code.Unknown
+      ) {
+        logger.error({ ...fields, cause: causeOf(connectError) }, "rpc failed");
+      } else {
+        logger.info(fields, "rpc served");
+      }
+      throw connectError;
+    }
+  };
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+function causeOf(error: ConnectError): unknown {
+  const cause = error.cause;
+  if (cause instanceof Error) {
+    return { type: cause.name, message: cause.message, stack: cause.stack };
+  }
+  return cause;
+}

@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from "./config.js";
+import { createActionsServer } from "./server.js";
+
+// Process entry: parse the configuration once, start the server and stop
+// it gracefully on SIGINT or SIGTERM.
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof TypeError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const server = createActionsServer({ config });
+  await server.listen();
+  const stop = (signal: string) => {
+    server.logger.info({ signal }, "shutdown requested");
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`failed to start: ${String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+export { type Database, type Db, openDatabase } from "./database.js";
+export { UniqueViolationError } from "./errors.js";
+export {
+  createExecutionRepository,
+  type ExecutionQuery,
+  type ExecutionRecord,
+  type ExecutionRepository,
+  type ExecutionSortColumn,
+} from "./execution-repository.js";
+export {
+  createTargetRepository,
+  type SecretCodec,
+  type StoredTargetType,
+  type TargetChanges,
+  type TargetQuery,
+  type TargetRecord,
+  type TargetRepository,
+  type TargetSortColumn,
+} from "./target-repository.js";
+export type { TextMatch } from "./text-filter.js";
