@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { pino, type Logger } from "pino";
+import { Code, type ConnectError, type Interceptor } from "@connectrpc/connect";
+import { type Logger, pino } from "pino";
 import { toConnectError } from "./errors.js";
 
 export type { Logger } from "pino";

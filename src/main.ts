@@ -1,10 +1,10 @@
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createActionsServer } from "./server.js";
 
 // Process entry: parse the configuration once, start the server and stop
 // it gracefully on SIGINT or SIGTERM.
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {

@@ -1,9 +1,10 @@
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
-import {
-  type ConnectRouter,
-  type Interceptor,
-  type ServiceImpl,
+import type {
+  ConnectRouter,
+  Interceptor,
+  ServiceImpl,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ActionService as ActionServiceV2 } from "../gen/zitadel/action/v2/action_service_pb.js";
@@ -25,7 +26,6 @@ import {
   type Database,
   openDatabase,
 } from "./storage/index.js";
-import { join } from "node:path";
 
 /** A service of the host application, served next to the ActionService. */
 export interface HostService<S extends DescService = DescService> {

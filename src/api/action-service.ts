@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { ActionService as ActionServiceV2 } from "../../gen/zitadel/action/v2/action_service_pb.js";
-import { ActionService as ActionServiceV2beta } from "../../gen/zitadel/action/v2beta/action_service_pb.js";
+import type { ActionService as ActionServiceV2 } from "../../gen/zitadel/action/v2/action_service_pb.js";
+import type { ActionService as ActionServiceV2beta } from "../../gen/zitadel/action/v2beta/action_service_pb.js";
 import type { ActionServiceDeps } from "./deps.js";
 import { createExecutionHandlers } from "./execution-handlers.js";
 import { createTargetHandlers } from "./target-handlers.js";

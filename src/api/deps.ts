@@ -1,5 +1,5 @@
-import type { IdGenerator } from "../id-generator.js";
 import type { Registry } from "../execution/registry.js";
+import type { IdGenerator } from "../id-generator.js";
 import type {
   Database,
   ExecutionRepository,

@@ -26,7 +26,7 @@ import {
   type TargetSortColumn,
   UniqueViolationError,
 } from "../storage/index.js";
-import { timestampFromDate, targetToProto } from "./converters.js";
+import { targetToProto, timestampFromDate } from "./converters.js";
 import type { ActionServiceDeps } from "./deps.js";
 import {
   payloadTypeUnsupported,

@@ -1,5 +1,5 @@
-import { Code } from "@connectrpc/connect";
 import type { Duration } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
 import { ActionsError } from "../errors.js";
 
 // The checks below reproduce the protoc-gen-validate rules of ZITADEL's

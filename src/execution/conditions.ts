@@ -1,5 +1,5 @@
-import { Code } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import type {
   Condition,
   ConditionSchema,
