@@ -16,6 +16,8 @@ export interface Config {
   readonly logLevel: string;
   /** Time in-flight calls get to finish after SIGINT or SIGTERM. */
   readonly shutdownTimeoutMs: number;
+  /** Instance id sent to targets as instanceID; empty leaves it out. */
+  readonly instanceId: string;
   /** Machine part of generated ids, 0 to 65535. */
   readonly machineId: number;
   /** Serve the sample zitadel.user.v2.UserService. */
@@ -105,6 +107,14 @@ export const configOptions: readonly OptionSpec[] = [
     kind: "duration",
     default: "10s",
     help: "time in-flight calls get to finish on SIGINT or SIGTERM",
+  },
+  {
+    key: "instanceId",
+    env: "ACTIONS_INSTANCE_ID",
+    flag: "instance-id",
+    kind: "string",
+    default: "",
+    help: "instance id sent to targets as instanceID; empty leaves it out",
   },
   {
     key: "machineId",

@@ -1,4 +1,9 @@
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import {
+  createSampleUserService,
+  sampleEventTypes,
+  sampleFunctions,
+} from "./sample/index.js";
 import { createActionsServer } from "./server.js";
 
 // Process entry: parse the configuration once, start the server and stop
@@ -14,7 +19,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = createActionsServer({ config });
+  const server = createActionsServer({
+    config,
+    ...(config.sampleService
+      ? {
+          services: (host) => [createSampleUserService(host)],
+          eventTypes: sampleEventTypes,
+          functions: sampleFunctions,
+        }
+      : {}),
+  });
   await server.listen();
   const stop = (signal: string) => {
     server.logger.info({ signal }, "shutdown requested");

@@ -7,13 +7,23 @@ import type {
   ServiceImpl,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Registry as MetricsRegistry } from "prom-client";
 import { ActionService as ActionServiceV2 } from "../gen/zitadel/action/v2/action_service_pb.js";
 import { ActionService as ActionServiceV2beta } from "../gen/zitadel/action/v2beta/action_service_pb.js";
 import { asV2betaService, createActionService } from "./api/action-service.js";
 import type { Config } from "./config.js";
+import { executionInterceptor } from "./execution/execution-interceptor.js";
 import { createRegistry, type Registry } from "./execution/registry.js";
+import {
+  createRouterSource,
+  type RouterSource,
+} from "./execution/router-source.js";
+import {
+  createTargetRunner,
+  type TargetRunner,
+} from "./execution/target-runner.js";
 import { createDualProtocolServer } from "./http-server.js";
-import { createIdGenerator } from "./id-generator.js";
+import { createIdGenerator, type IdGenerator } from "./id-generator.js";
 import { createLogger, type Logger, loggingInterceptor } from "./logger.js";
 import {
   createSecretBox,
@@ -22,28 +32,72 @@ import {
 } from "./secret-box.js";
 import {
   createExecutionRepository,
+  createHostStore,
   createTargetRepository,
   type Database,
+  type HostStore,
   openDatabase,
 } from "./storage/index.js";
+import {
+  createEgressPolicy,
+  createTargetCaller,
+  createTargetMetrics,
+  EgressDeniedError,
+  type EgressResolver,
+  type TargetCaller,
+} from "./target/index.js";
 
-/** A service of the host application, served next to the ActionService. */
-export interface HostService<S extends DescService = DescService> {
-  service: S;
-  implementation: Partial<ServiceImpl<S>>;
+export type { HostMigration, HostStore, SqlValue } from "./storage/index.js";
+
+/**
+ * A service of the host application, served next to the ActionService.
+ * Create it with hostService(), which checks the implementation against
+ * the service's methods.
+ */
+export interface HostService {
+  readonly service: DescService;
+  readonly implementation: Partial<ServiceImpl<DescService>>;
+}
+
+/** Pairs a service descriptor with its typed implementation. */
+export function hostService<S extends DescService>(
+  service: S,
+  implementation: Partial<ServiceImpl<S>>,
+): HostService {
+  // ServiceImpl<S> is checked here; the router only needs the pair.
+  return {
+    service,
+    implementation: implementation as Partial<ServiceImpl<DescService>>,
+  };
+}
+
+/** What the server hands to host services when it assembles them. */
+export interface HostContext {
+  /** SQL access to the service's database, with transactions. */
+  store: HostStore;
+  /** Generates ZITADEL-style decimal ids that sort by creation time. */
+  newId: IdGenerator;
+  logger: Logger;
 }
 
 /** Options of createActionsServer. */
 export interface ActionsServerOptions {
   config: Config;
-  /** Host services; their unary methods can carry executions. */
-  services?: readonly HostService[];
+  /**
+   * Host services; their unary methods can carry executions. A function
+   * receives the host context, for services that store data.
+   */
+  services?:
+    | readonly HostService[]
+    | ((host: HostContext) => readonly HostService[]);
   /** Function names that function executions may use. */
   functions?: readonly string[];
   /** Event types that event executions may use. */
   eventTypes?: readonly string[];
   /** Logger; by default a pino logger at config.logLevel. */
   logger?: Logger;
+  /** Resolver for target host names; by default the system resolver. */
+  resolve?: EgressResolver;
 }
 
 /** A running or ready-to-start actions server. */
@@ -51,11 +105,15 @@ export interface ActionsServer {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly database: Database;
+  readonly router: RouterSource;
+  readonly runner: TargetRunner;
+  readonly metrics: MetricsRegistry;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /**
-   * Stops accepting calls, waits for in-flight calls up to the configured
-   * shutdown timeout, then closes the database. Safe to call twice.
+   * Stops accepting calls, waits for in-flight calls and async target calls
+   * up to the configured shutdown timeout, then closes the database. Safe
+   * to call twice.
    */
   close(): Promise<void>;
 }
@@ -63,11 +121,12 @@ export interface ActionsServer {
 /**
  * Assembles the service: opens the database, builds the registry and serves
  * the ActionService (v2 and v2beta) and the host services on one port over
- * gRPC, gRPC-web and Connect.
+ * gRPC, gRPC-web and Connect, with Prometheus metrics at /metrics.
  *
- * Interceptors, outermost first: logging (one line per RPC, and the error
- * mapping to the client's code), then the handler. Validation runs inside
- * the handlers, so it sees the request as request targets left it.
+ * Interceptors, outermost first: logging (one line per RPC, which also maps
+ * errors to the client's code), then executions (request targets, handler,
+ * response targets). Validation runs inside the handlers, so it sees the
+ * request as request targets left it.
  */
 export function createActionsServer(
   options: ActionsServerOptions,
@@ -79,11 +138,37 @@ export function createActionsServer(
     config.masterKey === undefined
       ? loadOrCreateKeyFile(join(config.dataDir, "master.key"))
       : parseMasterKey(config.masterKey);
-  const secretBox = createSecretBox(masterKey);
-  const targets = createTargetRepository(database, secretBox);
+  const targets = createTargetRepository(database, createSecretBox(masterKey));
   const executions = createExecutionRepository(database);
+  const router = createRouterSource(executions, targets);
 
-  const hostServices = options.services ?? [];
+  const metrics = new MetricsRegistry();
+  const egress = createEgressPolicy({
+    allow: config.egressAllow,
+    resolve: options.resolve,
+  });
+  const caller: TargetCaller = createTargetCaller({
+    egress,
+    maxResponseBytes: config.maxTargetResponseBytes,
+    maxConcurrentPerTarget: config.maxConcurrentCallsPerTarget,
+    metrics: createTargetMetrics(metrics),
+  });
+  const runner = createTargetRunner({
+    caller,
+    logger,
+    maxConcurrentAsync: config.maxConcurrentAsyncCalls,
+  });
+
+  const newId = createIdGenerator(config.machineId);
+  const host: HostContext = {
+    store: createHostStore(database),
+    newId,
+    logger,
+  };
+  const hostServices =
+    typeof options.services === "function"
+      ? options.services(host)
+      : (options.services ?? []);
   const registry = createRegistry({
     services: [
       ActionServiceV2,
@@ -99,22 +184,48 @@ export function createActionsServer(
     targets,
     executions,
     registry,
-    newId: createIdGenerator(config.machineId),
+    newId,
     maxTargetsPerExecution: config.maxTargetsPerExecution,
+    checkEndpoint(endpoint) {
+      try {
+        egress.checkEndpoint(endpoint);
+        return undefined;
+      } catch (error) {
+        if (error instanceof EgressDeniedError) {
+          return error.message;
+        }
+        throw error;
+      }
+    },
+    onTargetsChanged: () => router.rebuild(),
   });
 
-  const interceptors: Interceptor[] = [loggingInterceptor(logger)];
-  const routes = (router: ConnectRouter) => {
-    router.service(ActionServiceV2, actionService);
-    router.service(ActionServiceV2beta, asV2betaService(actionService));
-    for (const host of hostServices) {
-      router.service(host.service, host.implementation);
+  const exemptServices = new Set(
+    config.executeManagementApi
+      ? []
+      : [ActionServiceV2.typeName, ActionServiceV2beta.typeName],
+  );
+  const interceptors: Interceptor[] = [
+    loggingInterceptor(logger),
+    executionInterceptor({
+      router,
+      runner,
+      instanceId: config.instanceId,
+      exemptServices,
+    }),
+  ];
+  const routes = (connectRouter: ConnectRouter) => {
+    connectRouter.service(ActionServiceV2, actionService);
+    connectRouter.service(ActionServiceV2beta, asV2betaService(actionService));
+    for (const hostService of hostServices) {
+      connectRouter.service(hostService.service, hostService.implementation);
     }
   };
   const handler = connectNodeAdapter({
     routes,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
+    fallback: (request, response) => serveFallback(request, response, metrics),
   });
   const http = createDualProtocolServer(handler);
 
@@ -123,6 +234,9 @@ export function createActionsServer(
     registry,
     logger,
     database,
+    router,
+    runner,
+    metrics,
     async listen() {
       const address = await http.listen(config.port, config.host);
       logger.info(
@@ -139,10 +253,45 @@ export function createActionsServer(
       closing ??= (async () => {
         logger.info("server stopping");
         await http.close(config.shutdownTimeoutMs);
+        await Promise.race([
+          runner.drain(),
+          new Promise((resolve) =>
+            setTimeout(resolve, config.shutdownTimeoutMs).unref(),
+          ),
+        ]);
+        await caller.close();
         database.close();
         logger.info("server stopped");
       })();
       return closing;
     },
   };
+}
+
+// Plain HTTP routes next to the RPCs: Prometheus metrics, and 404 for
+// everything else.
+function serveFallback(
+  request: { method?: string; url?: string },
+  response: {
+    writeHead(status: number, headers: Record<string, string>): unknown;
+    end(body: string): unknown;
+  },
+  metrics: MetricsRegistry,
+): void {
+  const path = (request.url ?? "").split("?")[0];
+  if (request.method === "GET" && path === "/metrics") {
+    metrics.metrics().then(
+      (text) => {
+        response.writeHead(200, { "content-type": metrics.contentType });
+        response.end(text);
+      },
+      () => {
+        response.writeHead(500, { "content-type": "text/plain" });
+        response.end("metrics unavailable\n");
+      },
+    );
+    return;
+  }
+  response.writeHead(404, { "content-type": "text/plain" });
+  response.end("not found\n");
 }

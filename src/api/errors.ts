@@ -22,11 +22,12 @@ export function targetNameTaken(name: string): ActionsError {
   );
 }
 
-export function targetNameMissing(): ActionsError {
+export function targetNameMissing(field: string): ActionsError {
   return new ActionsError(
     Code.InvalidArgument,
     "COMMAND-ddqbm9",
     "Errors.Target.Invalid",
+    `Target is invalid: ${field} must contain a character other than whitespace`,
   );
 }
 
@@ -56,7 +57,7 @@ export function targetEndpointDenied(
     Code.InvalidArgument,
     "COMMAND-2k9ad",
     "Errors.Endpoint.Denied",
-    `Endpoint is not allowed: endpoint "${endpoint}" ${reason}; add its address or host name to ACTIONS_EGRESS_ALLOW to permit it`,
+    `Endpoint is not allowed: endpoint "${endpoint}" is rejected by the egress policy (${reason}); the allow-list is set with ACTIONS_EGRESS_ALLOW`,
   );
 }
 

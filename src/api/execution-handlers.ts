@@ -80,7 +80,8 @@ export function createExecutionHandlers(deps: ActionServiceDeps) {
         if (existing !== request.targets.length) {
           throw executionTargetsNotFound();
         }
-        const date = Math.max(now(), current?.changeDate ?? 0);
+        // As for targets, the set date moves forward on every write.
+        const date = Math.max(now(), (current?.changeDate ?? -1) + 1);
         executions.set(id, request.targets, date);
         return timestampFromDate(date);
       });

@@ -93,7 +93,7 @@ export function createTargetHandlers(deps: ActionServiceDeps) {
       const timeoutMs =
         request.timeout === undefined ? 0 : durationToMs(request.timeout);
       if (request.name.trim() === "") {
-        throw targetNameMissing();
+        throw targetNameMissing("CreateTargetRequest.Name");
       }
       if (timeoutMs === 0) {
         throw targetTimeoutMissing();
@@ -160,7 +160,7 @@ export function createTargetHandlers(deps: ActionServiceDeps) {
       }
       checkPayloadType("UpdateTargetRequest.PayloadType", request.payloadType);
       if (request.name !== undefined && request.name.trim() === "") {
-        throw targetNameMissing();
+        throw targetNameMissing("UpdateTargetRequest.Name");
       }
       const timeoutMs =
         request.timeout === undefined
@@ -200,7 +200,9 @@ export function createTargetHandlers(deps: ActionServiceDeps) {
           changeDate: timestampFromDate(current.changeDate),
         });
       }
-      const date = Math.max(now(), current.changeDate);
+      // The change date moves forward on every write, even within one
+      // millisecond, so clients can compare it to detect changes.
+      const date = Math.max(now(), current.changeDate + 1);
       try {
         targets.update(request.id, changes, date);
       } catch (error) {

@@ -15,6 +15,8 @@ export type Db = BetterSQLite3Database<typeof schema>;
 /** An open database: the drizzle handle and the way to close it. */
 export interface Database {
   readonly db: Db;
+  /** The better-sqlite3 connection, for plain SQL in this folder. */
+  readonly client: BetterSqlite3.Database;
   /** File path of the database, or ":memory:". */
   readonly path: string;
   /** Runs `fn` in one immediate transaction and returns its result. */
@@ -41,6 +43,7 @@ export function openDatabase(path: string): Database {
   migrate(db, { migrationsFolder: findMigrationsFolder() });
   return {
     db,
+    client: sqlite,
     path,
     transaction<T>(fn: (tx: Db) => T): T {
       // better-sqlite3 transactions are synchronous, so `fn` must not await.

@@ -1,13 +1,4 @@
-import {
-  and,
-  asc,
-  desc,
-  eq,
-  exists,
-  inArray,
-  type SQL,
-  sql,
-} from "drizzle-orm";
+import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./database.js";
 import { executions, executionTargets } from "./schema.js";
 
@@ -153,10 +144,10 @@ export function createExecutionRepository(
   };
 }
 
+// drizzle's exists() does not parenthesize a raw SQL subquery, so these
+// conditions write the parentheses themselves.
 function hasTargets(): SQL {
-  return exists(
-    sql`select 1 from ${executionTargets} where ${executionTargets.executionId} = ${executions.id}`,
-  );
+  return sql`exists (select 1 from ${executionTargets} where ${executionTargets.executionId} = ${executions.id})`;
 }
 
 function executionConditions(query: ExecutionQuery): SQL[] {
@@ -173,9 +164,7 @@ function executionConditions(query: ExecutionQuery): SQL[] {
   }
   for (const targetId of query.targetFilters) {
     conditions.push(
-      exists(
-        sql`select 1 from ${executionTargets} where ${executionTargets.executionId} = ${executions.id} and ${executionTargets.targetId} = ${targetId}`,
-      ),
+      sql`exists (select 1 from ${executionTargets} where ${executionTargets.executionId} = ${executions.id} and ${executionTargets.targetId} = ${targetId})`,
     );
   }
   return conditions;

@@ -18,3 +18,9 @@ export {
   type TargetSortColumn,
 } from "./target-repository.js";
 export type { TextMatch } from "./text-filter.js";
+export {
+  createHostStore,
+  type HostMigration,
+  type HostStore,
+  type SqlValue,
+} from "./host-store.js";

@@ -68,8 +68,8 @@ export interface TargetRepository {
   list(query: TargetQuery): { total: number; targets: TargetRecord[] };
   /** Returns how many of the distinct ids exist. */
   countExisting(ids: readonly string[]): number;
-  /** Every target, for the in-memory router. */
-  all(): TargetRecord[];
+  /** The targets with these ids, in no particular order. */
+  byIds(ids: readonly string[]): TargetRecord[];
 }
 
 /** Creates the target repository; signing keys pass through `codec`. */
@@ -146,8 +146,19 @@ export function createTargetRepository(
           .get()?.count ?? 0
       );
     },
-    all() {
-      return db.select().from(targets).all().map(toRecord);
+    byIds(ids) {
+      const records: TargetRecord[] = [];
+      const distinct = [...new Set(ids)];
+      // Chunks stay below SQLite's limit of bound parameters per statement.
+      for (let i = 0; i < distinct.length; i += 500) {
+        const rows = db
+          .select()
+          .from(targets)
+          .where(inArray(targets.id, distinct.slice(i, i + 500)))
+          .all();
+        records.push(...rows.map(toRecord));
+      }
+      return records;
     },
   };
 }

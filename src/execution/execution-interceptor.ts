@@ -1,0 +1,125 @@
+import { type DescMessage, fromJson, type Message } from "@bufbuild/protobuf";
+import { Code, type Interceptor } from "@connectrpc/connect";
+import { callerKey } from "../caller-context.js";
+import { ActionsError } from "../errors.js";
+import {
+  type CallIdentity,
+  encodeRpcPayload,
+  forwardedHeadersOf,
+} from "./payload.js";
+import type { RoutedTarget } from "./router.js";
+import type { RouterSource } from "./router-source.js";
+import type { TargetRunner } from "./target-runner.js";
+
+/** Options of executionInterceptor. */
+export interface ExecutionInterceptorOptions {
+  router: RouterSource;
+  runner: TargetRunner;
+  /** Instance id sent as instanceID; empty leaves the key out. */
+  instanceId: string;
+  /** Service type names whose methods never run executions. */
+  exemptServices: ReadonlySet<string>;
+}
+
+/**
+ * Runs the best-matching request execution before the handler and the
+ * best-matching response execution after it, for every unary method. Call
+ * targets may replace the request or the response; the next target and the
+ * handler see the replacement. When the handler fails, response targets
+ * are not called.
+ */
+export function executionInterceptor(
+  options: ExecutionInterceptorOptions,
+): Interceptor {
+  const { router, runner } = options;
+  return (next) => async (request) => {
+    if (
+      request.stream ||
+      options.exemptServices.has(request.service.typeName)
+    ) {
+      return next(request);
+    }
+    const fullMethod = `/${request.service.typeName}/${request.method.name}`;
+    const requestTargets = router.current().requestTargets(fullMethod);
+    if (
+      requestTargets.length === 0 &&
+      router.current().responseTargets(fullMethod).length === 0
+    ) {
+      return next(request);
+    }
+
+    const caller = request.contextValues.get(callerKey);
+    const identity: CallIdentity = {
+      instanceId: options.instanceId,
+      orgId: request.header.get("x-zitadel-orgid") ?? "",
+      projectId: caller?.projectId ?? "",
+      userId: caller?.userId ?? "",
+    };
+    const headers = forwardedHeadersOf(request.header);
+    const requestSchema = request.method.input;
+    const responseSchema = request.method.output;
+
+    let message = request.message;
+    if (requestTargets.length > 0) {
+      message = await runner.run<Message>({
+        executionId: `request${fullMethod}`,
+        targets: requestTargets,
+        initial: message,
+        encode: (current) =>
+          encodeRpcPayload({
+            fullMethod,
+            identity,
+            requestSchema,
+            request: current,
+            headers,
+          }),
+        apply: (_current, body) => parseAnswer(requestSchema, body),
+        invalidAnswer,
+      });
+    }
+
+    const response = await next({ ...request, message });
+
+    const responseTargets = router.current().responseTargets(fullMethod);
+    if (responseTargets.length === 0 || response.stream) {
+      return response;
+    }
+    const finalRequest = message;
+    const replaced = await runner.run<Message>({
+      executionId: `response${fullMethod}`,
+      targets: responseTargets,
+      initial: response.message,
+      encode: (current) =>
+        encodeRpcPayload({
+          fullMethod,
+          identity,
+          requestSchema,
+          request: finalRequest,
+          responseSchema,
+          response: current,
+          headers,
+        }),
+      apply: (_current, body) => parseAnswer(responseSchema, body),
+      invalidAnswer,
+    });
+    return { ...response, message: replaced };
+  };
+}
+
+// A call target's answer is the whole new message. fromJson starts from an
+// empty message, so fields the answer leaves out are cleared, and it
+// rejects unknown fields, as protojson does in ZITADEL.
+function parseAnswer(schema: DescMessage, body: Uint8Array): Message {
+  const json: unknown = JSON.parse(Buffer.from(body).toString("utf8"));
+  return fromJson(schema, json as never);
+}
+
+function invalidAnswer(target: RoutedTarget, cause: unknown): Error {
+  return new ActionsError(
+    Code.Unknown,
+    "EXEC-2pvk4",
+    "Errors.Execution.ResponseIsNotValidJSON",
+    `Target answer is not a valid message: target ${target.id} answered with a body that does not match the message`,
+    { cause },
+  );
+}

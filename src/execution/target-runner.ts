@@ -1,0 +1,131 @@
+import type { Logger } from "pino";
+import type { TargetCaller } from "../target/index.js";
+import type { RoutedTarget } from "./router.js";
+import { executionErrorFrom } from "./target-errors.js";
+
+/** Options of createTargetRunner. */
+export interface TargetRunnerOptions {
+  caller: TargetCaller;
+  logger: Logger;
+  /** Most async calls in flight; further ones are dropped and logged. */
+  maxConcurrentAsync: number;
+}
+
+/** What one run of an execution's targets works on. */
+export interface TargetRun<T> {
+  /** Execution id, for logs, e.g. request/zitadel.user.v2.UserService. */
+  executionId: string;
+  targets: readonly RoutedTarget[];
+  /** State the first target sees, such as the request message. */
+  initial: T;
+  /** Encodes the body for the current state. */
+  encode(state: T): Uint8Array;
+  /**
+   * Applies a call target's non-empty answer and returns the new state. It
+   * throws when the answer is invalid.
+   */
+  apply?(state: T, body: Uint8Array, target: RoutedTarget): T;
+  /** Converts an invalid answer to the client's error. */
+  invalidAnswer(target: RoutedTarget, cause: unknown): Error;
+  /** Id sent as webhook-id; by default a new one per call. */
+  webhookId?: string;
+}
+
+/** Calls the targets of an execution in order. */
+export interface TargetRunner {
+  /**
+   * Runs the targets in list order and returns the final state. A failing
+   * target with interrupt_on_error stops the run and its error is thrown;
+   * without it the failure is logged and the next target runs. Async
+   * targets run detached and never fail the run.
+   */
+  run<T>(run: TargetRun<T>): Promise<T>;
+  /** Number of async calls in flight. */
+  readonly asyncInFlight: number;
+  /** Resolves when every async call in flight has finished. */
+  drain(): Promise<void>;
+}
+
+/** Creates the runner that the interceptor, events and functions share. */
+export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
+  const { caller, logger } = options;
+  const inFlight = new Set<Promise<void>>();
+
+  const startAsync = (
+    target: RoutedTarget,
+    body: Uint8Array,
+    executionId: string,
+  ) => {
+    if (inFlight.size >= options.maxConcurrentAsync) {
+      logger.warn(
+        { targetId: target.id, executionId, limit: options.maxConcurrentAsync },
+        "async target call dropped: too many in flight",
+      );
+      return;
+    }
+    // The call gets no signal from the RPC, so a client that goes away
+    // does not cancel it; the target's own timeout still bounds it.
+    const call = caller.call(target, body).then(
+      () => undefined,
+      (error: unknown) => {
+        logger.warn(
+          { targetId: target.id, executionId, err: error },
+          "async target call failed",
+        );
+      },
+    );
+    inFlight.add(call);
+    void call.finally(() => inFlight.delete(call));
+  };
+
+  return {
+    get asyncInFlight() {
+      return inFlight.size;
+    },
+    async run<T>(run: TargetRun<T>): Promise<T> {
+      let state = run.initial;
+      for (const target of run.targets) {
+        const body = run.encode(state);
+        if (target.type === "async") {
+          startAsync(target, body, run.executionId);
+          continue;
+        }
+        let answer: Uint8Array;
+        try {
+          answer = await caller.call(target, body, {
+            webhookId: run.webhookId,
+          });
+        } catch (error) {
+          if (target.interruptOnError) {
+            throw executionErrorFrom(error);
+          }
+          logger.warn(
+            { targetId: target.id, executionId: run.executionId, err: error },
+            "target call failed; continuing because interrupt_on_error is off",
+          );
+          continue;
+        }
+        if (target.type !== "call" || answer.length === 0 || !run.apply) {
+          continue;
+        }
+        try {
+          state = run.apply(state, answer, target);
+        } catch (error) {
+          if (target.interruptOnError) {
+            throw run.invalidAnswer(target, error);
+          }
+          logger.warn(
+            { targetId: target.id, executionId: run.executionId, err: error },
+            "target answer ignored: it is not a valid message",
+          );
+        }
+      }
+      return state;
+    },
+    async drain() {
+      while (inFlight.size > 0) {
+        await Promise.allSettled([...inFlight]);
+      }
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/**
+ * Event types that ZITADEL emits for the operations of the sample
+ * UserService, for event executions.
+ */
+export const sampleEventTypes: readonly string[] = [
+  "user.human.added",
+  "user.locked",
+  "user.unlocked",
+  "user.removed",
+  "user.metadata.set",
+  "user.metadata.removed",
+];
+
+/** Function names that function executions of the sample may use. */
+export const sampleFunctions: readonly string[] = ["preuserinfo"];
+
+export { createSampleUserService } from "./user-service.js";

@@ -1,0 +1,266 @@
+import { randomBytes } from "node:crypto";
+import type { Dispatcher } from "undici";
+import { EgressDeniedError } from "./egress.js";
+import { discardBody, readBodyWithLimit } from "./read-body.js";
+import {
+  signatureHeaderName,
+  signPayload,
+  standardWebhookHeaders,
+} from "./signing.js";
+import {
+  TargetCallError,
+  type TargetCallErrorKind,
+} from "./target-call-error.js";
+
+/** The part of a target that a call needs. */
+export interface TargetEndpoint {
+  /** Target id, used in error messages and metric labels. */
+  id: string;
+  /** Absolute http or https URL. */
+  endpoint: string;
+  /** Maximum call duration in ms, from connecting to reading the body. */
+  timeoutMs: number;
+  /** HMAC key for the signature headers. With "" no signature is sent. */
+  signingKey: string;
+}
+
+/** Per-call options of {@link sendTargetRequest}. */
+export interface TargetRequestOptions {
+  /** Value of the webhook-id header. Default: `msg_` and a random id. */
+  webhookId?: string;
+  /**
+   * Aborts the call early, in addition to the target's timeout. The call
+   * then fails with kind "timeout" when the abort reason is a TimeoutError
+   * DOMException, as from AbortSignal.timeout, and with kind "transport"
+   * otherwise.
+   */
+  signal?: AbortSignal;
+}
+
+/** Settings shared by all calls of one target caller. */
+export interface TargetRequestSettings {
+  readonly dispatcher: Dispatcher;
+  readonly maxResponseBytes: number;
+  readonly userAgent: string;
+}
+
+// Connect and socket timeouts from undici that count as the kind "timeout".
+const undiciTimeoutCodes = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/**
+ * Sends one signed POST to a target and returns the response body. The
+ * target's timeout covers connecting, the response and reading the body.
+ * Redirects are not followed. The endpoint must already have passed the
+ * egress check, because literal IP addresses skip the connect-time lookup.
+ *
+ * @throws TargetCallError for every failure.
+ */
+export async function sendTargetRequest(
+  settings: TargetRequestSettings,
+  target: TargetEndpoint,
+  body: Uint8Array,
+  options: TargetRequestOptions,
+): Promise<Uint8Array> {
+  const url = new URL(target.endpoint);
+  const timeoutSignal = AbortSignal.timeout(target.timeoutMs);
+  const signal =
+    options.signal === undefined
+      ? timeoutSignal
+      : AbortSignal.any([timeoutSignal, options.signal]);
+  const toCallError = (error: unknown): TargetCallError =>
+    classifyFailure(error, target, url.host, timeoutSignal, options.signal);
+
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await settings.dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: "POST",
+      headers: buildHeaders(settings, target, url, body, options),
+      body,
+      signal,
+    });
+  } catch (error) {
+    throw toCallError(error);
+  }
+  try {
+    return await readResponse(settings, target, url.host, response);
+  } catch (error) {
+    if (!(error instanceof TargetCallError)) {
+      response.body.destroy();
+    }
+    throw toCallError(error);
+  }
+}
+
+/**
+ * Returns `target "<id>" (<host>)` for error messages, or only the id part
+ * when the endpoint is not a valid URL.
+ */
+export function describeTarget(target: TargetEndpoint): string {
+  try {
+    return `target "${target.id}" (${new URL(target.endpoint).host})`;
+  } catch {
+    return `target "${target.id}"`;
+  }
+}
+
+async function readResponse(
+  settings: TargetRequestSettings,
+  target: TargetEndpoint,
+  host: string,
+  response: Dispatcher.ResponseData,
+): Promise<Uint8Array> {
+  const prefix = `target "${target.id}" (${host})`;
+  const { statusCode } = response;
+  if (statusCode < 200 || statusCode > 299) {
+    void discardBody(response.body);
+    throw new TargetCallError(`${prefix}: responded with HTTP ${statusCode}`, {
+      kind: "status",
+      targetId: target.id,
+      status: statusCode,
+    });
+  }
+  const limit = settings.maxResponseBytes;
+  const read = await readBodyWithLimit(
+    response.body,
+    response.headers["content-length"],
+    limit,
+  );
+  if (read.tooLarge) {
+    throw new TargetCallError(
+      `${prefix}: response body exceeds the limit of ${limit} bytes`,
+      { kind: "response-too-large", targetId: target.id },
+    );
+  }
+  const forwarded = findForwardedError(read.bytes);
+  if (forwarded !== undefined) {
+    throw new TargetCallError(
+      `${prefix}: target forwarded an error with forwardedStatusCode ${forwarded.forwardedStatusCode}`,
+      { kind: "forwarded", targetId: target.id, ...forwarded },
+    );
+  }
+  return read.bytes;
+}
+
+function buildHeaders(
+  settings: TargetRequestSettings,
+  target: TargetEndpoint,
+  url: URL,
+  body: Uint8Array,
+  options: TargetRequestOptions,
+): Record<string, string> {
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const webhookId =
+    options.webhookId ?? `msg_${randomBytes(16).toString("base64url")}`;
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": settings.userAgent,
+    "webhook-id": webhookId,
+    "webhook-timestamp": String(nowSeconds),
+  };
+  if (target.signingKey !== "") {
+    headers[signatureHeaderName] = signPayload(
+      body,
+      target.signingKey,
+      nowSeconds,
+    );
+    headers["webhook-signature"] = standardWebhookHeaders(
+      body,
+      target.signingKey,
+      webhookId,
+      nowSeconds,
+    )["webhook-signature"];
+  }
+  // Go's http.Client, which ZITADEL uses, sends user info in the endpoint
+  // URL as Basic authentication, so this caller does the same.
+  if (url.username !== "" || url.password !== "") {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
+  }
+  return headers;
+}
+
+/**
+ * Returns the forwarded error of a 2xx body, which ZITADEL recognises as a
+ * JSON object with a non-zero integer forwardedStatusCode or a non-empty
+ * string forwardedErrorMessage. A field of another type is ignored.
+ */
+function findForwardedError(
+  bytes: Uint8Array,
+): { forwardedStatusCode: number; forwardedErrorMessage: string } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return undefined;
+  }
+  const { forwardedStatusCode, forwardedErrorMessage } = parsed as Record<
+    string,
+    unknown
+  >;
+  const statusCode = Number.isInteger(forwardedStatusCode)
+    ? (forwardedStatusCode as number)
+    : 0;
+  const message =
+    typeof forwardedErrorMessage === "string" ? forwardedErrorMessage : "";
+  if (statusCode === 0 && message === "") {
+    return undefined;
+  }
+  return { forwardedStatusCode: statusCode, forwardedErrorMessage: message };
+}
+
+function classifyFailure(
+  error: unknown,
+  target: TargetEndpoint,
+  host: string,
+  timeoutSignal: AbortSignal,
+  callerSignal: AbortSignal | undefined,
+): TargetCallError {
+  if (error instanceof TargetCallError) {
+    return error;
+  }
+  const fail = (kind: TargetCallErrorKind, detail: string) =>
+    new TargetCallError(`target "${target.id}" (${host}): ${detail}`, {
+      kind,
+      targetId: target.id,
+      cause: error,
+    });
+  if (timeoutSignal.aborted) {
+    return fail("timeout", `timed out after ${target.timeoutMs} ms`);
+  }
+  if (callerSignal?.aborted) {
+    const reason: unknown = callerSignal.reason;
+    return reason instanceof DOMException && reason.name === "TimeoutError"
+      ? fail("timeout", "the caller's deadline passed")
+      : fail("transport", "the caller aborted the request");
+  }
+  const denied = findEgressDenial(error);
+  if (denied !== undefined) {
+    return fail("egress-denied", denied.message);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && undiciTimeoutCodes.has(code)) {
+    return fail("timeout", `timed out (${code})`);
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return fail("transport", `request failed: ${detail}`);
+}
+
+function findEgressDenial(error: unknown): EgressDeniedError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current instanceof EgressDeniedError) {
+      return current;
+    }
+    current = current.cause;
+  }
+  return undefined;
+}
