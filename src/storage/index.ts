@@ -8,6 +8,12 @@ export {
   type ExecutionSortColumn,
 } from "./execution-repository.js";
 export {
+  createHostStore,
+  type HostMigration,
+  type HostStore,
+  type SqlValue,
+} from "./host-store.js";
+export {
   createTargetRepository,
   type SecretCodec,
   type StoredTargetType,
@@ -18,9 +24,3 @@ export {
   type TargetSortColumn,
 } from "./target-repository.js";
 export type { TextMatch } from "./text-filter.js";
-export {
-  createHostStore,
-  type HostMigration,
-  type HostStore,
-  type SqlValue,
-} from "./host-store.js";
