@@ -22,6 +22,7 @@ import {
   createTargetRunner,
   type TargetRunner,
 } from "./execution/target-runner.js";
+import { withGrpcMessageEncoding } from "./grpc-message.js";
 import { createDualProtocolServer } from "./http-server.js";
 import { createIdGenerator, type IdGenerator } from "./id-generator.js";
 import { createLogger, type Logger, loggingInterceptor } from "./logger.js";
@@ -98,6 +99,11 @@ export interface ActionsServerOptions {
   logger?: Logger;
   /** Resolver for target host names; by default the system resolver. */
   resolve?: EgressResolver;
+  /**
+   * Run request and response executions around RPCs. Default: true. Turning
+   * it off gives the bare server that benchmarks compare against.
+   */
+  executionEngine?: boolean;
 }
 
 /** A running or ready-to-start actions server. */
@@ -205,15 +211,17 @@ export function createActionsServer(
       ? []
       : [ActionServiceV2.typeName, ActionServiceV2beta.typeName],
   );
-  const interceptors: Interceptor[] = [
-    loggingInterceptor(logger),
-    executionInterceptor({
-      router,
-      runner,
-      instanceId: config.instanceId,
-      exemptServices,
-    }),
-  ];
+  const interceptors: Interceptor[] = [loggingInterceptor(logger)];
+  if (options.executionEngine !== false) {
+    interceptors.push(
+      executionInterceptor({
+        router,
+        runner,
+        instanceId: config.instanceId,
+        exemptServices,
+      }),
+    );
+  }
   const routes = (connectRouter: ConnectRouter) => {
     connectRouter.service(ActionServiceV2, actionService);
     connectRouter.service(ActionServiceV2beta, asV2betaService(actionService));
@@ -227,7 +235,7 @@ export function createActionsServer(
     readMaxBytes: config.maxRequestBytes,
     fallback: (request, response) => serveFallback(request, response, metrics),
   });
-  const http = createDualProtocolServer(handler);
+  const http = createDualProtocolServer(withGrpcMessageEncoding(handler));
 
   let closing: Promise<void> | undefined;
   return {
