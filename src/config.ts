@@ -36,6 +36,24 @@ export interface Config {
   readonly maxConcurrentCallsPerTarget: number;
   /** Most async target calls in flight in the whole process. */
   readonly maxConcurrentAsyncCalls: number;
+  /** Static bearer tokens, as name:token or name:token:perm1+perm2. */
+  readonly authTokens: readonly string[];
+  /** File with one static token entry per line. */
+  readonly authTokensFile: string;
+  /** JWKS URL of the JWT issuer; empty leaves JWT verification off. */
+  readonly jwtJwksUrl: string;
+  /** Local JWKS as JSON text or a file path. */
+  readonly jwtJwks: string;
+  /** Required iss claim of JWTs. */
+  readonly jwtIssuer: string;
+  /** Accepted aud values of JWTs. */
+  readonly jwtAudience: readonly string[];
+  /** JWT claim that carries the caller's permissions. */
+  readonly jwtPermissionsClaim: string;
+  /** JWT claim that carries the caller's project id. */
+  readonly jwtProjectIdClaim: string;
+  /** Allowed clock skew when checking exp and nbf, in milliseconds. */
+  readonly jwtClockToleranceMs: number;
 }
 
 interface OptionSpec {
@@ -187,6 +205,78 @@ export const configOptions: readonly OptionSpec[] = [
     kind: "integer",
     default: "256",
     help: "most async target calls in flight in the process; more are dropped and logged",
+  },
+  {
+    key: "authTokens",
+    env: "ACTIONS_AUTH_TOKENS",
+    flag: "auth-tokens",
+    kind: "list",
+    default: "",
+    help: "comma-separated static bearer tokens as name:token or name:token:perm1+perm2; a token without permissions is an admin; the name becomes the caller's user id",
+  },
+  {
+    key: "authTokensFile",
+    env: "ACTIONS_AUTH_TOKENS_FILE",
+    flag: "auth-tokens-file",
+    kind: "string",
+    default: "",
+    help: "file with one name:token[:perm1+perm2] entry per line, # starts a comment; keeps tokens out of the process list",
+  },
+  {
+    key: "jwtJwksUrl",
+    env: "ACTIONS_JWT_JWKS_URL",
+    flag: "jwt-jwks-url",
+    kind: "string",
+    default: "",
+    help: "JWKS URL of the token issuer, e.g. https://example.zitadel.cloud/oauth/v2/keys; plain http only for loopback hosts",
+  },
+  {
+    key: "jwtJwks",
+    env: "ACTIONS_JWT_JWKS",
+    flag: "jwt-jwks",
+    kind: "string",
+    default: "",
+    help: "local JWKS as JSON text or a file path, instead of jwt-jwks-url",
+  },
+  {
+    key: "jwtIssuer",
+    env: "ACTIONS_JWT_ISSUER",
+    flag: "jwt-issuer",
+    kind: "string",
+    default: "",
+    help: "required iss claim of JWTs; needed when a JWKS is set",
+  },
+  {
+    key: "jwtAudience",
+    env: "ACTIONS_JWT_AUDIENCE",
+    flag: "jwt-audience",
+    kind: "list",
+    default: "",
+    help: "comma-separated accepted aud values, e.g. the ZITADEL project id; needed when a JWKS is set",
+  },
+  {
+    key: "jwtPermissionsClaim",
+    env: "ACTIONS_JWT_PERMISSIONS_CLAIM",
+    flag: "jwt-permissions-claim",
+    kind: "string",
+    default: "permissions",
+    help: "JWT claim with the caller's permissions: a string array, a space-separated string or a roles object",
+  },
+  {
+    key: "jwtProjectIdClaim",
+    env: "ACTIONS_JWT_PROJECT_ID_CLAIM",
+    flag: "jwt-project-id-claim",
+    kind: "string",
+    default: "urn:zitadel:iam:org:project:id",
+    help: "JWT claim with the caller's project id, sent to targets",
+  },
+  {
+    key: "jwtClockToleranceMs",
+    env: "ACTIONS_JWT_CLOCK_TOLERANCE",
+    flag: "jwt-clock-tolerance",
+    kind: "duration",
+    default: "30s",
+    help: "allowed clock skew when checking exp and nbf of JWTs",
   },
 ];
 

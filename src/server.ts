@@ -11,6 +11,7 @@ import { Registry as MetricsRegistry } from "prom-client";
 import { ActionService as ActionServiceV2 } from "../gen/zitadel/action/v2/action_service_pb.js";
 import { ActionService as ActionServiceV2beta } from "../gen/zitadel/action/v2beta/action_service_pb.js";
 import { asV2betaService, createActionService } from "./api/action-service.js";
+import { createAuth } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { executionInterceptor } from "./execution/execution-interceptor.js";
 import { createRegistry, type Registry } from "./execution/registry.js";
@@ -100,6 +101,12 @@ export interface ActionsServerOptions {
   /** Resolver for target host names; by default the system resolver. */
   resolve?: EgressResolver;
   /**
+   * Required permission of host methods by full method, for example
+   * { "/zitadel.user.v2.UserService/LockUser": "user.write" }. Methods
+   * without an entry need only a valid token.
+   */
+  permissions?: Readonly<Record<string, string>>;
+  /**
    * Run request and response executions around RPCs. Default: true. Turning
    * it off gives the bare server that benchmarks compare against.
    */
@@ -130,7 +137,8 @@ export interface ActionsServer {
  * gRPC, gRPC-web and Connect, with Prometheus metrics at /metrics.
  *
  * Interceptors, outermost first: logging (one line per RPC, which also maps
- * errors to the client's code), then executions (request targets, handler,
+ * errors to the client's code), authentication and permissions, then
+ * executions (request targets, handler,
  * response targets). Validation runs inside the handlers, so it sees the
  * request as request targets left it.
  */
@@ -139,6 +147,11 @@ export function createActionsServer(
 ): ActionsServer {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
+  // Auth first, so a configuration error fails before the database opens.
+  const auth = createAuth(config, {
+    permissions: options.permissions,
+    logger,
+  });
   const database = openDatabase(config.databasePath);
   const masterKey =
     config.masterKey === undefined
@@ -211,7 +224,10 @@ export function createActionsServer(
       ? []
       : [ActionServiceV2.typeName, ActionServiceV2beta.typeName],
   );
-  const interceptors: Interceptor[] = [loggingInterceptor(logger)];
+  const interceptors: Interceptor[] = [
+    loggingInterceptor(logger),
+    auth.interceptor,
+  ];
   if (options.executionEngine !== false) {
     interceptors.push(
       executionInterceptor({

@@ -12,6 +12,7 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import { authHeader } from "./start-server.js";
 
 /** Names of the client transports every API test runs through. */
 export type TransportName =
@@ -58,12 +59,13 @@ export function createTransport(
  * Creates a promise client for `service` over the named transport. The
  * grpc-js client has the same shape, and its errors carry the same `code`
  * numbers as ConnectError, so tests can assert codes the same way.
+ * Calls carry the test admin token unless `headers` is given.
  */
 export function clientFor<S extends DescService>(
   service: S,
   name: TransportName,
   baseUrl: string,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> = authHeader,
 ): Client<S> {
   if (name === "grpc-js") {
     return createGrpcJsClient(service, baseUrl, headers);

@@ -9,6 +9,12 @@ import {
   createActionsServer,
 } from "../../src/server.js";
 
+/** Bearer token of the admin caller that every test server accepts. */
+export const TEST_TOKEN = "test-admin-token-0123456789abcdef";
+
+/** Authorization header of the test admin caller. */
+export const authHeader = { authorization: `Bearer ${TEST_TOKEN}` };
+
 /** A server started on 127.0.0.1 and a free port, with its own data folder. */
 export interface TestServer {
   server: ActionsServer;
@@ -29,7 +35,8 @@ export interface TestServerOptions
 
 /**
  * Starts a real server on port 0 with a database file in a new temporary
- * folder, unless config.databasePath says otherwise. Logs are silent unless
+ * folder, unless config.databasePath says otherwise. It accepts TEST_TOKEN
+ * as an admin token unless config.authTokens says otherwise. Logs are silent unless
  * TEST_LOG_LEVEL is set.
  */
 export async function startTestServer(
@@ -43,6 +50,7 @@ export async function startTestServer(
     dataDir,
     databasePath: join(dataDir, "actions.db"),
     shutdownTimeoutMs: 2000,
+    authTokens: [`test-admin:${TEST_TOKEN}`],
     ...options.config,
   });
   const logger =
