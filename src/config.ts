@@ -36,6 +36,8 @@ export interface Config {
   readonly maxConcurrentCallsPerTarget: number;
   /** Most async target calls in flight in the whole process. */
   readonly maxConcurrentAsyncCalls: number;
+  /** Origins browsers may call from; "*" allows all, empty allows none. */
+  readonly corsAllowedOrigins: readonly string[];
   /** Static bearer tokens, as name:token or name:token:perm1+perm2. */
   readonly authTokens: readonly string[];
   /** File with one static token entry per line. */
@@ -205,6 +207,14 @@ export const configOptions: readonly OptionSpec[] = [
     kind: "integer",
     default: "256",
     help: "most async target calls in flight in the process; more are dropped and logged",
+  },
+  {
+    key: "corsAllowedOrigins",
+    env: "ACTIONS_CORS_ALLOWED_ORIGINS",
+    flag: "cors-allowed-origins",
+    kind: "list",
+    default: "",
+    help: 'comma-separated origins browsers may call from, e.g. https://console.example.com; "*" allows every origin, https://*.example.com any subdomain; empty allows none',
   },
   {
     key: "authTokens",

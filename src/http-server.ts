@@ -35,6 +35,25 @@ export function createDualProtocolServer(
   const h2 = http2.createServer({}, listener);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
+  // HTTP/1.1 requests in flight per socket. The h1 server never listens
+  // itself, so Node does not track its connections and
+  // closeIdleConnections() cannot find idle keep-alive sockets.
+  const activeRequests = new Map<net.Socket, number>();
+  let closing = false;
+  h1.on("request", (request: http.IncomingMessage, response) => {
+    const { socket } = request;
+    activeRequests.set(socket, (activeRequests.get(socket) ?? 0) + 1);
+    if (closing) {
+      response.setHeader("connection", "close");
+    }
+    response.once("close", () => {
+      const left = (activeRequests.get(socket) ?? 1) - 1;
+      activeRequests.set(socket, left);
+      if (closing && left === 0) {
+        socket.destroySoon();
+      }
+    });
+  });
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -42,7 +61,10 @@ export function createDualProtocolServer(
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    socket.once("close", () => {
+      sockets.delete(socket);
+      activeRequests.delete(socket);
+    });
     routeByPreface(socket, h1, h2);
   });
 
@@ -57,9 +79,15 @@ export function createDualProtocolServer(
       });
     },
     async close(timeoutMs) {
+      closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      h1.close();
-      h1.closeIdleConnections();
+      for (const socket of sockets) {
+        // Idle HTTP/1.1 keep-alive sockets close now; busy ones close when
+        // their response is done. HTTP/2 sockets belong to their session.
+        if (activeRequests.get(socket) === 0) {
+          socket.destroySoon();
+        }
+      }
       for (const session of sessions) {
         session.close();
       }

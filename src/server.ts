@@ -1,13 +1,15 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
-import type {
-  ConnectRouter,
-  Interceptor,
-  ServiceImpl,
+import {
+  type ConnectRouter,
+  createRouterTransport,
+  type Interceptor,
+  type ServiceImpl,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Registry as MetricsRegistry } from "prom-client";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ActionService as ActionServiceV2 } from "../gen/zitadel/action/v2/action_service_pb.js";
 import { ActionService as ActionServiceV2beta } from "../gen/zitadel/action/v2beta/action_service_pb.js";
 import { asV2betaService, createActionService } from "./api/action-service.js";
@@ -24,6 +26,13 @@ import {
   type TargetRunner,
 } from "./execution/target-runner.js";
 import { withGrpcMessageEncoding } from "./grpc-message.js";
+import {
+  createHealthService,
+  createHealthzHandler,
+  createReflectionServices,
+  createRestGateway,
+  withCors,
+} from "./http/index.js";
 import { createDualProtocolServer } from "./http-server.js";
 import { createIdGenerator, type IdGenerator } from "./id-generator.js";
 import { createLogger, type Logger, loggingInterceptor } from "./logger.js";
@@ -134,7 +143,8 @@ export interface ActionsServer {
 /**
  * Assembles the service: opens the database, builds the registry and serves
  * the ActionService (v2 and v2beta) and the host services on one port over
- * gRPC, gRPC-web and Connect, with Prometheus metrics at /metrics.
+ * gRPC, gRPC-web and Connect, with gRPC health and reflection, ZITADEL's
+ * REST paths, CORS, Prometheus metrics at /metrics and /healthz.
  *
  * Interceptors, outermost first: logging (one line per RPC, which also maps
  * errors to the client's code), authentication and permissions, then
@@ -238,20 +248,53 @@ export function createActionsServer(
       }),
     );
   }
+  const servedServices = [
+    ActionServiceV2,
+    ActionServiceV2beta,
+    ...hostServices.map((hostService) => hostService.service),
+  ];
+  const health = createHealthService({
+    services: servedServices.map((service) => service.typeName),
+  });
+  const reflection = createReflectionServices([...servedServices, Health]);
   const routes = (connectRouter: ConnectRouter) => {
     connectRouter.service(ActionServiceV2, actionService);
     connectRouter.service(ActionServiceV2beta, asV2betaService(actionService));
     for (const hostService of hostServices) {
       connectRouter.service(hostService.service, hostService.implementation);
     }
+    connectRouter.service(health.service, health.implementation);
+    for (const served of reflection) {
+      connectRouter.service(served.service, served.implementation);
+    }
   };
+  // REST calls go in-process through a second router with the same routes
+  // and interceptors, so they are authenticated, logged and run executions.
+  const restGateway = createRestGateway({
+    services: [ActionServiceV2, ActionServiceV2beta],
+    transport: createRouterTransport(routes, {
+      router: { interceptors, readMaxBytes: config.maxRequestBytes },
+    }),
+    maxBodyBytes: config.maxRequestBytes,
+    logger,
+  });
+  const healthz = createHealthzHandler(health);
   const handler = connectNodeAdapter({
     routes,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
-    fallback: (request, response) => serveFallback(request, response, metrics),
+    fallback(request, response) {
+      if (restGateway(request, response) || healthz(request, response)) {
+        return;
+      }
+      serveFallback(request, response, metrics);
+    },
   });
-  const http = createDualProtocolServer(withGrpcMessageEncoding(handler));
+  const http = createDualProtocolServer(
+    withGrpcMessageEncoding(
+      withCors(handler, { allowedOrigins: config.corsAllowedOrigins }),
+    ),
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -263,6 +306,7 @@ export function createActionsServer(
     metrics,
     async listen() {
       const address = await http.listen(config.port, config.host);
+      health.setServing();
       logger.info(
         {
           host: address.address,
@@ -276,6 +320,8 @@ export function createActionsServer(
     close() {
       closing ??= (async () => {
         logger.info("server stopping");
+        health.setNotServing();
+        health.close();
         await http.close(config.shutdownTimeoutMs);
         await Promise.race([
           runner.drain(),

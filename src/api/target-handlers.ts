@@ -308,18 +308,27 @@ function checkEndpoint(deps: ActionServiceDeps, endpoint: string): void {
       `"${endpoint}" is not an absolute URL; use the form https://host/path`,
     );
   }
+  // The messages below are logged, so they name the endpoint without the
+  // user name and password it may carry.
+  let redactedEndpoint = endpoint;
+  if (url.username !== "" || url.password !== "") {
+    const copy = new URL(url.href);
+    copy.username = "redacted";
+    copy.password = url.password === "" ? "" : "redacted";
+    redactedEndpoint = copy.href;
+  }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw targetEndpointInvalid(
-      `"${endpoint}" uses the scheme ${url.protocol.slice(0, -1)}; use http or https`,
+      `"${redactedEndpoint}" uses the scheme ${url.protocol.slice(0, -1)}; use http or https`,
     );
   }
   if (url.hostname === "") {
-    throw targetEndpointInvalid(`"${endpoint}" has no host`);
+    throw targetEndpointInvalid(`"${redactedEndpoint}" has no host`);
   }
   if (deps.checkEndpoint !== undefined) {
     const denied = deps.checkEndpoint(endpoint);
     if (denied !== undefined) {
-      throw targetEndpointDenied(endpoint, denied);
+      throw targetEndpointDenied(redactedEndpoint, denied);
     }
   }
 }

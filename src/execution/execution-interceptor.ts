@@ -26,7 +26,9 @@ export interface ExecutionInterceptorOptions {
  * best-matching response execution after it, for every unary method. Call
  * targets may replace the request or the response; the next target and the
  * handler see the replacement. When the handler fails, response targets
- * are not called.
+ * are not called. Webhook and call targets get the RPC's signal, so a
+ * client that aborts or whose deadline passes stops them. Async targets
+ * outlive the RPC.
  */
 export function executionInterceptor(
   options: ExecutionInterceptorOptions,
@@ -40,11 +42,14 @@ export function executionInterceptor(
       return next(request);
     }
     const fullMethod = `/${request.service.typeName}/${request.method.name}`;
-    const requestTargets = router.current().requestTargets(fullMethod);
-    if (
-      requestTargets.length === 0 &&
-      router.current().responseTargets(fullMethod).length === 0
-    ) {
+    // Both phases use the router of the moment the call arrived, as ZITADEL
+    // resolves both target lists before the handler. Otherwise a call that
+    // sets a response execution would run it on its own response and fail
+    // after its write was committed.
+    const routes = router.current();
+    const requestTargets = routes.requestTargets(fullMethod);
+    const responseTargets = routes.responseTargets(fullMethod);
+    if (requestTargets.length === 0 && responseTargets.length === 0) {
       return next(request);
     }
 
@@ -75,12 +80,12 @@ export function executionInterceptor(
           }),
         apply: (_current, body) => parseAnswer(requestSchema, body),
         invalidAnswer,
+        signal: request.signal,
       });
     }
 
     const response = await next({ ...request, message });
 
-    const responseTargets = router.current().responseTargets(fullMethod);
     if (responseTargets.length === 0 || response.stream) {
       return response;
     }
@@ -101,6 +106,7 @@ export function executionInterceptor(
         }),
       apply: (_current, body) => parseAnswer(responseSchema, body),
       invalidAnswer,
+      signal: request.signal,
     });
     return { ...response, message: replaced };
   };

@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { TargetCaller } from "../target/index.js";
 import type { RoutedTarget } from "./router.js";
@@ -29,6 +30,12 @@ export interface TargetRun<T> {
   invalidAnswer(target: RoutedTarget, cause: unknown): Error;
   /** Id sent as webhook-id; by default a new one per call. */
   webhookId?: string;
+  /**
+   * Signal of the RPC that runs the targets. When it aborts, the webhook or
+   * call target in flight is cancelled and the run stops with the abort
+   * reason. Async targets never receive it.
+   */
+  signal?: AbortSignal;
 }
 
 /** Calls the targets of an execution in order. */
@@ -37,7 +44,10 @@ export interface TargetRunner {
    * Runs the targets in list order and returns the final state. A failing
    * target with interrupt_on_error stops the run and its error is thrown;
    * without it the failure is logged and the next target runs. Async
-   * targets run detached and never fail the run.
+   * targets run detached and never fail the run. When `run.signal` aborts,
+   * the run stops with the abort reason as a ConnectError, Canceled unless
+   * the reason carries a code such as DeadlineExceeded, whatever
+   * interrupt_on_error says.
    */
   run<T>(run: TargetRun<T>): Promise<T>;
   /** Number of async calls in flight. */
@@ -94,9 +104,20 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
         try {
           answer = await caller.call(target, body, {
             webhookId: run.webhookId,
+            signal: run.signal,
           });
         } catch (error) {
+          // The client is gone or its deadline passed, so neither the next
+          // target nor the handler would reach anyone. connect-node aborts
+          // with a DeadlineExceeded ConnectError when the deadline passes.
+          if (run.signal?.aborted) {
+            throw ConnectError.from(run.signal.reason, Code.Canceled);
+          }
           if (target.interruptOnError) {
+            logger.warn(
+              { targetId: target.id, executionId: run.executionId, err: error },
+              "target call failed; the execution stops because interrupt_on_error is on",
+            );
             throw executionErrorFrom(error);
           }
           logger.warn(
@@ -112,6 +133,10 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
           state = run.apply(state, answer, target);
         } catch (error) {
           if (target.interruptOnError) {
+            logger.warn(
+              { targetId: target.id, executionId: run.executionId, err: error },
+              "target answer is not a valid message; the execution stops",
+            );
             throw run.invalidAnswer(target, error);
           }
           logger.warn(

@@ -1,0 +1,33 @@
+export {
+  type CorsOptions,
+  corsAllowedHeaders,
+  corsAllowedMethods,
+  corsExposedHeaders,
+  createOriginMatcher,
+  withCors,
+} from "./cors.js";
+export {
+  createHealthService,
+  createHealthzHandler,
+  type HealthService,
+  type HealthServiceOptions,
+  ServingStatus,
+} from "./health.js";
+export { createReflectionServices, findFileOfSymbol } from "./reflection.js";
+export { errorToJson, httpStatusFromCode } from "./rest-errors.js";
+export {
+  createRestGateway,
+  type RestGatewayOptions,
+  restForwardedHeaders,
+} from "./rest-gateway.js";
+export {
+  actionServiceRestRoutes,
+  type RestRoute,
+} from "./rest-routes.js";
+export type {
+  NodeHandler,
+  NodeRequest,
+  NodeResponse,
+  PathHandler,
+  ServedService,
+} from "./types.js";
