@@ -36,6 +36,20 @@ export interface Config {
   readonly maxConcurrentCallsPerTarget: number;
   /** Most async target calls in flight in the whole process. */
   readonly maxConcurrentAsyncCalls: number;
+  /** Maximum delay before each retry of an event delivery, in ms. */
+  readonly eventRetrySchedule: readonly number[];
+  /** How long a dispatcher owns a claimed delivery, in ms. */
+  readonly eventLeaseMs: number;
+  /** Maximum wait between checks for due deliveries, in ms. */
+  readonly eventPollIntervalMs: number;
+  /** Maximum deliveries processed at once. */
+  readonly eventConcurrency: number;
+  /** Age after which delivered deliveries are deleted, in ms. */
+  readonly eventRetentionMs: number;
+  /** Interval between runs that delete old delivered deliveries, in ms. */
+  readonly eventPruneIntervalMs: number;
+  /** Deliver events from this process. */
+  readonly eventDispatcher: boolean;
   /** Origins browsers may call from; "*" allows all, empty allows none. */
   readonly corsAllowedOrigins: readonly string[];
   /** Static bearer tokens, as name:token or name:token:perm1+perm2. */
@@ -62,7 +76,14 @@ interface OptionSpec {
   key: keyof Config;
   env: string;
   flag: string;
-  kind: "string" | "integer" | "boolean" | "duration" | "bytes" | "list";
+  kind:
+    | "string"
+    | "integer"
+    | "boolean"
+    | "duration"
+    | "durations"
+    | "bytes"
+    | "list";
   default: string;
   help: string;
 }
@@ -207,6 +228,62 @@ export const configOptions: readonly OptionSpec[] = [
     kind: "integer",
     default: "256",
     help: "most async target calls in flight in the process; more are dropped and logged",
+  },
+  {
+    key: "eventRetrySchedule",
+    env: "ACTIONS_EVENT_RETRY_SCHEDULE",
+    flag: "event-retry-schedule",
+    kind: "durations",
+    default: "5s,30s,2m,10m,30m,2h,5h,10h",
+    help: "comma-separated maximum delay before each retry of an event delivery; each delay is drawn between 0 and its entry; the count sets the number of retries",
+  },
+  {
+    key: "eventLeaseMs",
+    env: "ACTIONS_EVENT_LEASE",
+    flag: "event-lease",
+    kind: "duration",
+    default: "5m",
+    help: "how long a dispatcher owns a claimed delivery; after a crash the delivery is retried once this runs out",
+  },
+  {
+    key: "eventPollIntervalMs",
+    env: "ACTIONS_EVENT_POLL_INTERVAL",
+    flag: "event-poll-interval",
+    kind: "duration",
+    default: "1s",
+    help: "maximum wait between checks for due deliveries; emits in this process wake the dispatcher at once",
+  },
+  {
+    key: "eventConcurrency",
+    env: "ACTIONS_EVENT_CONCURRENCY",
+    flag: "event-concurrency",
+    kind: "integer",
+    default: "16",
+    help: "maximum deliveries processed at once; keep it at or below max-concurrent-calls-per-target",
+  },
+  {
+    key: "eventRetentionMs",
+    env: "ACTIONS_EVENT_RETENTION",
+    flag: "event-retention",
+    kind: "duration",
+    default: "168h",
+    help: "age after which delivered deliveries are deleted; exhausted ones are kept",
+  },
+  {
+    key: "eventPruneIntervalMs",
+    env: "ACTIONS_EVENT_PRUNE_INTERVAL",
+    flag: "event-prune-interval",
+    kind: "duration",
+    default: "1h",
+    help: "interval between runs that delete old delivered deliveries",
+  },
+  {
+    key: "eventDispatcher",
+    env: "ACTIONS_EVENT_DISPATCHER",
+    flag: "event-dispatcher",
+    kind: "boolean",
+    default: "true",
+    help: "deliver events from this process; turn off in replicas that should only emit",
   },
   {
     key: "corsAllowedOrigins",
@@ -362,6 +439,10 @@ function parseValue(option: OptionSpec, raw: string, source: string): unknown {
     }
     case "duration":
       return parseDuration(text, source);
+    case "durations":
+      return text === ""
+        ? []
+        : text.split(",").map((item) => parseDuration(item.trim(), source));
     case "bytes":
       return parseBytes(text, source);
   }

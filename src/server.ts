@@ -9,17 +9,27 @@ import {
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Registry as MetricsRegistry } from "prom-client";
+import { DeliveryService } from "../gen/actions/v1/delivery_service_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ActionService as ActionServiceV2 } from "../gen/zitadel/action/v2/action_service_pb.js";
 import { ActionService as ActionServiceV2beta } from "../gen/zitadel/action/v2beta/action_service_pb.js";
 import { asV2betaService, createActionService } from "./api/action-service.js";
 import { createAuth } from "./auth/index.js";
 import type { Config } from "./config.js";
+import {
+  createEventOutbox,
+  createFunctionRunner,
+  deliveryServicePermissions,
+  type EventEmitter,
+  type EventOutbox,
+  type FunctionRunner,
+} from "./events/index.js";
 import { executionInterceptor } from "./execution/execution-interceptor.js";
 import { createRegistry, type Registry } from "./execution/registry.js";
 import {
   createRouterSource,
   type RouterSource,
+  routedTarget,
 } from "./execution/router-source.js";
 import {
   createTargetRunner,
@@ -89,6 +99,14 @@ export interface HostContext {
   /** Generates ZITADEL-style decimal ids that sort by creation time. */
   newId: IdGenerator;
   logger: Logger;
+  /**
+   * Appends events for event executions. Call emit inside
+   * store.transaction, so the event commits or rolls back with the change
+   * it describes.
+   */
+  events: EventEmitter;
+  /** Runs function executions, such as preuserinfo. */
+  functions: FunctionRunner;
 }
 
 /** Options of createActionsServer. */
@@ -130,6 +148,8 @@ export interface ActionsServer {
   readonly router: RouterSource;
   readonly runner: TargetRunner;
   readonly metrics: MetricsRegistry;
+  /** Event emitter, dispatcher and delivery log. */
+  readonly events: EventOutbox;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /**
@@ -159,7 +179,7 @@ export function createActionsServer(
   const logger = options.logger ?? createLogger(config.logLevel);
   // Auth first, so a configuration error fails before the database opens.
   const auth = createAuth(config, {
-    permissions: options.permissions,
+    permissions: { ...deliveryServicePermissions, ...options.permissions },
     logger,
   });
   const database = openDatabase(config.databasePath);
@@ -189,10 +209,35 @@ export function createActionsServer(
   });
 
   const newId = createIdGenerator(config.machineId);
+  const events = createEventOutbox({
+    database,
+    router,
+    eventTypes: options.eventTypes ?? [],
+    newId,
+    instanceId: config.instanceId,
+    caller,
+    logger,
+    loadTargets: (ids) =>
+      new Map(
+        targets.byIds(ids).map((record) => [record.id, routedTarget(record)]),
+      ),
+    retrySchedule: config.eventRetrySchedule,
+    leaseMs: config.eventLeaseMs,
+    pollIntervalMs: config.eventPollIntervalMs,
+    concurrency: config.eventConcurrency,
+    retentionMs: config.eventRetentionMs,
+    pruneIntervalMs: config.eventPruneIntervalMs,
+  });
   const host: HostContext = {
     store: createHostStore(database),
     newId,
     logger,
+    events: events.emitter,
+    functions: createFunctionRunner({
+      router,
+      runner,
+      functions: options.functions ?? [],
+    }),
   };
   const hostServices =
     typeof options.services === "function"
@@ -229,11 +274,16 @@ export function createActionsServer(
     onTargetsChanged: () => router.rebuild(),
   });
 
-  const exemptServices = new Set(
-    config.executeManagementApi
+  // Health, reflection and the delivery log never run executions; the
+  // ActionService runs them only when configured, so a broken target on
+  // "all" cannot lock operators out.
+  const exemptServices = new Set([
+    Health.typeName,
+    DeliveryService.typeName,
+    ...(config.executeManagementApi
       ? []
-      : [ActionServiceV2.typeName, ActionServiceV2beta.typeName],
-  );
+      : [ActionServiceV2.typeName, ActionServiceV2beta.typeName]),
+  ]);
   const interceptors: Interceptor[] = [
     loggingInterceptor(logger),
     auth.interceptor,
@@ -256,13 +306,18 @@ export function createActionsServer(
   const health = createHealthService({
     services: servedServices.map((service) => service.typeName),
   });
-  const reflection = createReflectionServices([...servedServices, Health]);
+  const reflection = createReflectionServices([
+    ...servedServices,
+    DeliveryService,
+    Health,
+  ]);
   const routes = (connectRouter: ConnectRouter) => {
     connectRouter.service(ActionServiceV2, actionService);
     connectRouter.service(ActionServiceV2beta, asV2betaService(actionService));
     for (const hostService of hostServices) {
       connectRouter.service(hostService.service, hostService.implementation);
     }
+    connectRouter.service(DeliveryService, events.service);
     connectRouter.service(health.service, health.implementation);
     for (const served of reflection) {
       connectRouter.service(served.service, served.implementation);
@@ -304,9 +359,13 @@ export function createActionsServer(
     router,
     runner,
     metrics,
+    events,
     async listen() {
       const address = await http.listen(config.port, config.host);
       health.setServing();
+      if (config.eventDispatcher) {
+        events.dispatcher.start();
+      }
       logger.info(
         {
           host: address.address,
@@ -323,6 +382,7 @@ export function createActionsServer(
         health.setNotServing();
         health.close();
         await http.close(config.shutdownTimeoutMs);
+        await events.dispatcher.stop(config.shutdownTimeoutMs);
         await Promise.race([
           runner.drain(),
           new Promise((resolve) =>

@@ -1,6 +1,33 @@
 export { type Database, type Db, openDatabase } from "./database.js";
 export { UniqueViolationError } from "./errors.js";
 export {
+  createEventDeliveryLog,
+  type DateComparison,
+  type DeliveryQuery,
+  type EventDeliveryLog,
+  type RedeliverResult,
+} from "./event-delivery-log.js";
+export {
+  type ClaimedDelivery,
+  type ClaimRequest,
+  createEventDeliveryQueue,
+  type DeliveryOutcome,
+  type EventDeliveryQueue,
+} from "./event-delivery-queue.js";
+export type {
+  DeliveryAttemptRecord,
+  DeliveryRecord,
+  DeliveryTargetRecord,
+  DeliveryTargetState,
+  EventDeliveryState,
+  StoredEvent,
+} from "./event-records.js";
+export {
+  createEventRepository,
+  type EventRepository,
+  type NewEvent,
+} from "./event-repository.js";
+export {
   createExecutionRepository,
   type ExecutionQuery,
   type ExecutionRecord,

@@ -25,6 +25,7 @@ export interface TargetCallErrorInit {
   status?: number;
   forwardedStatusCode?: number;
   forwardedErrorMessage?: string;
+  retryAfter?: string;
   cause?: unknown;
 }
 
@@ -47,6 +48,9 @@ export class TargetCallError extends Error {
    */
   readonly forwardedErrorMessage?: string;
 
+  /** The raw Retry-After header of a non-2xx answer, for kind "status". */
+  readonly retryAfter?: string;
+
   constructor(message: string, init: TargetCallErrorInit) {
     super(
       message,
@@ -57,5 +61,6 @@ export class TargetCallError extends Error {
     this.status = init.status;
     this.forwardedStatusCode = init.forwardedStatusCode;
     this.forwardedErrorMessage = init.forwardedErrorMessage;
+    this.retryAfter = init.retryAfter;
   }
 }

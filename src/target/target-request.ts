@@ -119,10 +119,13 @@ async function readResponse(
   const { statusCode } = response;
   if (statusCode < 200 || statusCode > 299) {
     void discardBody(response.body);
+    const retryAfter = response.headers["retry-after"];
     throw new TargetCallError(`${prefix}: responded with HTTP ${statusCode}`, {
       kind: "status",
       targetId: target.id,
       status: statusCode,
+      retryAfter:
+        typeof retryAfter === "string" ? retryAfter.trim() : undefined,
     });
   }
   const limit = settings.maxResponseBytes;
