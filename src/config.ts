@@ -26,15 +26,15 @@ export interface Config {
   readonly executeManagementApi: boolean;
   /** CIDRs and host names that targets may reach despite the egress guard. */
   readonly egressAllow: readonly string[];
-  /** Largest target answer that is read, in bytes. */
+  /** Maximum size of a target response body that is read, in bytes. */
   readonly maxTargetResponseBytes: number;
-  /** Largest request message the server accepts, in bytes. */
+  /** Maximum size of a request message the server accepts, in bytes. */
   readonly maxRequestBytes: number;
-  /** Most targets one execution may call. */
+  /** Maximum number of targets one execution may call. */
   readonly maxTargetsPerExecution: number;
-  /** Most calls in flight to one target; more fail at once. */
+  /** Maximum calls in flight to one target; further calls fail at once. */
   readonly maxConcurrentCallsPerTarget: number;
-  /** Most async target calls in flight in the whole process. */
+  /** Maximum async target calls in flight in the whole process. */
   readonly maxConcurrentAsyncCalls: number;
   /** Maximum delay before each retry of an event delivery, in ms. */
   readonly eventRetrySchedule: readonly number[];
@@ -195,7 +195,7 @@ export const configOptions: readonly OptionSpec[] = [
     flag: "max-target-response",
     kind: "bytes",
     default: "1MiB",
-    help: "largest target answer that is read",
+    help: "maximum size of a target response body; a larger one fails the call",
   },
   {
     key: "maxRequestBytes",
@@ -203,7 +203,7 @@ export const configOptions: readonly OptionSpec[] = [
     flag: "max-request",
     kind: "bytes",
     default: "4MiB",
-    help: "largest request message the server accepts",
+    help: "maximum size of a request message; a larger one is rejected with ResourceExhausted",
   },
   {
     key: "maxTargetsPerExecution",
@@ -211,7 +211,7 @@ export const configOptions: readonly OptionSpec[] = [
     flag: "max-targets-per-execution",
     kind: "integer",
     default: "20",
-    help: "most targets one execution may call",
+    help: "maximum number of targets one execution may call",
   },
   {
     key: "maxConcurrentCallsPerTarget",
@@ -219,7 +219,7 @@ export const configOptions: readonly OptionSpec[] = [
     flag: "max-concurrent-calls-per-target",
     kind: "integer",
     default: "100",
-    help: "most calls in flight to one target; more fail at once",
+    help: "maximum calls in flight to one target; further calls fail at once with ResourceExhausted",
   },
   {
     key: "maxConcurrentAsyncCalls",
@@ -227,7 +227,7 @@ export const configOptions: readonly OptionSpec[] = [
     flag: "max-concurrent-async-calls",
     kind: "integer",
     default: "256",
-    help: "most async target calls in flight in the process; more are dropped and logged",
+    help: "maximum async target calls in flight in the process; further ones are dropped and logged",
   },
   {
     key: "eventRetrySchedule",

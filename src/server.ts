@@ -92,7 +92,7 @@ export function hostService<S extends DescService>(
   };
 }
 
-/** What the server hands to host services when it assembles them. */
+/** Services and helpers the server passes to host services. */
 export interface HostContext {
   /** SQL access to the service's database, with transactions. */
   store: HostStore;
@@ -163,8 +163,8 @@ export interface ActionsServer {
 /**
  * Assembles the service: opens the database, builds the registry and serves
  * the ActionService (v2 and v2beta) and the host services on one port over
- * gRPC, gRPC-web and Connect, with gRPC health and reflection, ZITADEL's
- * REST paths, CORS, Prometheus metrics at /metrics and /healthz.
+ * gRPC, gRPC-web and Connect. The same port serves gRPC health and
+ * reflection, ZITADEL's REST paths, CORS, /metrics and /healthz.
  *
  * Interceptors, outermost first: logging (one line per RPC, which also maps
  * errors to the client's code), authentication and permissions, then
@@ -274,7 +274,7 @@ export function createActionsServer(
     onTargetsChanged: () => router.rebuild(),
   });
 
-  // Health, reflection and the delivery log never run executions; the
+  // Health, reflection and the delivery log never run executions. The
   // ActionService runs them only when configured, so a broken target on
   // "all" cannot lock operators out.
   const exemptServices = new Set([

@@ -112,8 +112,8 @@ export function executionInterceptor(
   };
 }
 
-// A call target's answer is the whole new message. fromJson starts from an
-// empty message, so fields the answer leaves out are cleared, and it
+// A call target's response body is the whole new message. fromJson starts
+// from an empty message, so fields the body leaves out are cleared, and it
 // rejects unknown fields, as protojson does in ZITADEL.
 function parseAnswer(schema: DescMessage, body: Uint8Array): Message {
   const json: unknown = JSON.parse(Buffer.from(body).toString("utf8"));
@@ -125,7 +125,7 @@ function invalidAnswer(target: RoutedTarget, cause: unknown): Error {
     Code.Unknown,
     "EXEC-2pvk4",
     "Errors.Execution.ResponseIsNotValidJSON",
-    `Target answer is not a valid message: target ${target.id} answered with a body that does not match the message`,
+    `Target response is not a valid message: the body from target ${target.id} does not match the message; fix the target's response`,
     { cause },
   );
 }

@@ -12,21 +12,21 @@ export interface TargetRunnerOptions {
   maxConcurrentAsync: number;
 }
 
-/** What one run of an execution's targets works on. */
+/** Input of one run of an execution's targets. */
 export interface TargetRun<T> {
   /** Execution id, for logs, e.g. request/zitadel.user.v2.UserService. */
   executionId: string;
   targets: readonly RoutedTarget[];
-  /** State the first target sees, such as the request message. */
+  /** State the first target receives, such as the request message. */
   initial: T;
   /** Encodes the body for the current state. */
   encode(state: T): Uint8Array;
   /**
-   * Applies a call target's non-empty answer and returns the new state. It
-   * throws when the answer is invalid.
+   * Applies a call target's non-empty response body and returns the new
+   * state. It throws when the body is not a valid message.
    */
   apply?(state: T, body: Uint8Array, target: RoutedTarget): T;
-  /** Converts an invalid answer to the client's error. */
+  /** Converts an invalid response body to the client's error. */
   invalidAnswer(target: RoutedTarget, cause: unknown): Error;
   /** Id sent as webhook-id; by default a new one per call. */
   webhookId?: string;
@@ -100,9 +100,9 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
           startAsync(target, body, run.executionId);
           continue;
         }
-        let answer: Uint8Array;
+        let responseBody: Uint8Array;
         try {
-          answer = await caller.call(target, body, {
+          responseBody = await caller.call(target, body, {
             webhookId: run.webhookId,
             signal: run.signal,
           });
@@ -126,22 +126,22 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
           );
           continue;
         }
-        if (target.type !== "call" || answer.length === 0 || !run.apply) {
+        if (target.type !== "call" || responseBody.length === 0 || !run.apply) {
           continue;
         }
         try {
-          state = run.apply(state, answer, target);
+          state = run.apply(state, responseBody, target);
         } catch (error) {
           if (target.interruptOnError) {
             logger.warn(
               { targetId: target.id, executionId: run.executionId, err: error },
-              "target answer is not a valid message; the execution stops",
+              "target response is not a valid message; the execution stops",
             );
             throw run.invalidAnswer(target, error);
           }
           logger.warn(
             { targetId: target.id, executionId: run.executionId, err: error },
-            "target answer ignored: it is not a valid message",
+            "target response ignored: it is not a valid message",
           );
         }
       }

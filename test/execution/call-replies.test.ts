@@ -14,7 +14,7 @@ import {
 // the client, receive the replacement.
 
 const invalidAnswerMessage = (targetId: string) =>
-  `Target answer is not a valid message: target ${targetId} answered with a body that does not match the message (EXEC-2pvk4)`;
+  `Target response is not a valid message: the body from target ${targetId} does not match the message; fix the target's response (EXEC-2pvk4)`;
 
 let engine: Engine;
 

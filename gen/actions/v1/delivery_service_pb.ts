@@ -208,7 +208,7 @@ export type DeliveryAttempt = Message<"actions.v1.DeliveryAttempt"> & {
   attemptDate?: Timestamp | undefined;
 
   /**
-   * Time from sending the request until the answer was read or the call
+   * Time from sending the request until the response was read or the call
    * failed.
    *
    * @generated from field: google.protobuf.Duration latency = 4;
@@ -557,7 +557,7 @@ export enum DeliveryTargetState {
   PENDING = 1,
 
   /**
-   * Answered with a 2xx status.
+   * Responded with a 2xx status.
    *
    * @generated from enum value: DELIVERY_TARGET_STATE_DELIVERED = 2;
    */
@@ -589,7 +589,7 @@ export enum AttemptResult {
   UNSPECIFIED = 0,
 
   /**
-   * The target answered with a 2xx status.
+   * The target responded with a 2xx status.
    *
    * @generated from enum value: ATTEMPT_RESULT_SUCCEEDED = 1;
    */
@@ -610,21 +610,21 @@ export enum AttemptResult {
   TIMEOUT = 3,
 
   /**
-   * The target answered with a status outside 200-299; see http_status.
+   * The target responded with a status outside 200-299; see http_status.
    *
    * @generated from enum value: ATTEMPT_RESULT_HTTP_STATUS = 4;
    */
   HTTP_STATUS = 4,
 
   /**
-   * A 2xx answer carried forwardedStatusCode or forwardedErrorMessage.
+   * A 2xx response carried forwardedStatusCode or forwardedErrorMessage.
    *
    * @generated from enum value: ATTEMPT_RESULT_FORWARDED_ERROR = 5;
    */
   FORWARDED_ERROR = 5,
 
   /**
-   * The answer exceeded the maximum response size.
+   * The response body exceeded the maximum size.
    *
    * @generated from enum value: ATTEMPT_RESULT_RESPONSE_TOO_LARGE = 6;
    */
