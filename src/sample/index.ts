@@ -1,3 +1,5 @@
+import { PREUSERINFO_FUNCTION } from "./user-info.js";
+
 /**
  * Event types that ZITADEL emits for the operations of the sample
  * UserService, for event executions.
@@ -12,6 +14,12 @@ export const sampleEventTypes: readonly string[] = [
 ];
 
 /** Function names that function executions of the sample may use. */
-export const sampleFunctions: readonly string[] = ["preuserinfo"];
+export const sampleFunctions: readonly string[] = [PREUSERINFO_FUNCTION];
 
+export {
+  buildUserInfo,
+  PREUSERINFO_FUNCTION,
+  type UserInfoOptions,
+  userInfoClaims,
+} from "./user-info.js";
 export { createSampleUserService } from "./user-service.js";

@@ -28,8 +28,16 @@ import {
   userOrderBy,
   userQueriesCondition,
 } from "./list-query.js";
+import {
+  creatorOf,
+  humanAddedPayload,
+  metadataRemovedEvents,
+  metadataSetEvents,
+  userEvent,
+  userEventSinkFor,
+} from "./user-events.js";
 import type { UserRecord } from "./user-schema.js";
-import { createUserStore } from "./user-store.js";
+import { userStoreFor } from "./user-store.js";
 import {
   checkLength,
   checkMetadata,
@@ -47,6 +55,14 @@ const CODE_LENGTH = 6;
  * so that executions can be tried on real RPCs. Creating it applies the
  * sample's migrations.
  *
+ * Every write emits ZITADEL's events for it in the same transaction:
+ * user.human.added (and user.metadata.set per initial entry),
+ * user.locked, user.unlocked, user.removed, and user.metadata.set or
+ * user.metadata.removed per key. Their creator is the authenticated
+ * caller. A write that fails emits nothing. Declare sampleEventTypes as
+ * the server's eventTypes; without them the events are skipped (see
+ * userEventSinkFor).
+ *
  * Passwords, IdP links and TOTP secrets are accepted and discarded.
  * Verification codes are returned when the request chooses return_code,
  * but are not stored, because the subset has no RPC that verifies them.
@@ -55,7 +71,8 @@ const CODE_LENGTH = 6;
  * the request sets asc.
  */
 export function createSampleUserService(host: HostContext): HostService {
-  const users = createUserStore(host.store);
+  const users = userStoreFor(host.store);
+  const emitAll = userEventSinkFor(host);
 
   const requireUser = (userId: string): UserRecord => {
     const user = users.findUser(userId);
@@ -66,7 +83,7 @@ export function createSampleUserService(host: HostContext): HostService {
   };
 
   const implementation: ServiceImpl<typeof UserService> = {
-    addHumanUser(request) {
+    addHumanUser(request, context) {
       validateAddHumanUser(request);
       const user = userFromAddRequest(
         request,
@@ -81,6 +98,11 @@ export function createSampleUserService(host: HostContext): HostService {
           throw usernameTaken(user.username);
         }
         users.insertUser(user, request.metadata);
+        const creator = creatorOf(context);
+        emitAll([
+          userEvent("user.human.added", user, creator, humanAddedPayload(user)),
+          ...metadataSetEvents(user, request.metadata, creator),
+        ]);
       });
       const returnCode = (choice: { case?: string } | undefined) =>
         choice?.case === "returnCode" ? verificationCode() : undefined;
@@ -118,7 +140,7 @@ export function createSampleUserService(host: HostContext): HostService {
       };
     },
 
-    lockUser(request) {
+    lockUser(request, context) {
       checkUserId("LockUserRequest.UserId", request.userId);
       const user = users.transaction(() => {
         const user = requireUser(request.userId);
@@ -129,33 +151,39 @@ export function createSampleUserService(host: HostContext): HostService {
         ) {
           throw userNotLockable(user.id, stateName(user.state));
         }
-        return users.setState(user.id, UserState.LOCKED, Date.now());
+        const locked = users.setState(user.id, UserState.LOCKED, Date.now());
+        emitAll([userEvent("user.locked", locked, creatorOf(context))]);
+        return locked;
       });
       return { details: detailsFromUser(user) };
     },
 
-    unlockUser(request) {
+    unlockUser(request, context) {
       checkUserId("UnlockUserRequest.UserId", request.userId);
       const user = users.transaction(() => {
         const user = requireUser(request.userId);
         if (user.state !== UserState.LOCKED) {
           throw userNotLocked(user.id, stateName(user.state));
         }
-        return users.setState(user.id, UserState.ACTIVE, Date.now());
+        const unlocked = users.setState(user.id, UserState.ACTIVE, Date.now());
+        emitAll([userEvent("user.unlocked", unlocked, creatorOf(context))]);
+        return unlocked;
       });
       return { details: detailsFromUser(user) };
     },
 
-    deleteUser(request) {
+    deleteUser(request, context) {
       checkUserId("DeleteUserRequest.UserId", request.userId);
       const user = users.transaction(() => {
         requireUser(request.userId);
-        return users.deleteUser(request.userId, Date.now());
+        const removed = users.deleteUser(request.userId, Date.now());
+        emitAll([userEvent("user.removed", removed, creatorOf(context))]);
+        return removed;
       });
       return { details: detailsFromUser(user) };
     },
 
-    setUserMetadata(request) {
+    setUserMetadata(request, context) {
       checkUserId("SetUserMetadataRequest.UserId", request.userId);
       if (request.metadata.length === 0) {
         throw invalidField(
@@ -167,7 +195,8 @@ export function createSampleUserService(host: HostContext): HostService {
       const date = Date.now();
       users.transaction(() => {
         requireUser(request.userId);
-        users.setMetadata(request.userId, request.metadata, date);
+        const user = users.setMetadata(request.userId, request.metadata, date);
+        emitAll(metadataSetEvents(user, request.metadata, creatorOf(context)));
       });
       return { setDate: timestampFromMs(date) };
     },
@@ -194,7 +223,7 @@ export function createSampleUserService(host: HostContext): HostService {
       };
     },
 
-    deleteUserMetadata(request) {
+    deleteUserMetadata(request, context) {
       const prefix = "DeleteUserMetadataRequest";
       checkUserId(`${prefix}.UserId`, request.userId);
       if (request.keys.length === 0) {
@@ -217,7 +246,8 @@ export function createSampleUserService(host: HostContext): HostService {
         if (missing !== undefined) {
           throw metadataNotFound(request.userId, missing);
         }
-        users.deleteMetadata(request.userId, request.keys, date);
+        const user = users.deleteMetadata(request.userId, request.keys, date);
+        emitAll(metadataRemovedEvents(user, request.keys, creatorOf(context)));
       });
       return { deletionDate: timestampFromMs(date) };
     },

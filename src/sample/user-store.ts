@@ -23,6 +23,22 @@ export interface ListResult<T> {
 /** SQL access to the sample's users and their metadata. */
 export type UserStore = ReturnType<typeof createUserStore>;
 
+const storesByHostStore = new WeakMap<HostStore, UserStore>();
+
+/**
+ * Returns the user store of a host store, creating it and applying the
+ * migrations on the first call, so that the UserService and buildUserInfo
+ * share one store.
+ */
+export function userStoreFor(store: HostStore): UserStore {
+  let users = storesByHostStore.get(store);
+  if (users === undefined) {
+    users = createUserStore(store);
+    storesByHostStore.set(store, users);
+  }
+  return users;
+}
+
 /** Creates the user store and applies its migrations. */
 export function createUserStore(store: HostStore) {
   store.migrate(sampleMigrations);
@@ -138,6 +154,15 @@ export function createUserStore(store: HostStore) {
       );
       return changeUser(userId, date);
     },
+    /** Returns every metadata entry of the user, sorted by key. */
+    allMetadata: (userId: string): MetadataRecord[] =>
+      store
+        .all<MetadataRecord>(
+          `select ${metadataSelectList} from sample_user_metadata
+            where user_id = ? order by key asc`,
+          userId,
+        )
+        .map((row) => ({ ...row, value: new Uint8Array(row.value) })),
     listMetadata(
       userId: string,
       filter: SqlCondition,

@@ -74,6 +74,21 @@ export function checkMetadata(
 }
 
 /**
+ * Reports whether a metadata entry passes checkMetadata: a key of 1 to
+ * 200 runes and a value of 1 to 500000 bytes.
+ */
+export function isValidMetadataEntry(entry: MetadataEntry): boolean {
+  const keyLength = [...entry.key].length;
+  const size = entry.value.byteLength;
+  return (
+    keyLength >= 1 &&
+    keyLength <= MAX_NAME_RUNES &&
+    size >= 1 &&
+    size <= MAX_METADATA_VALUE_BYTES
+  );
+}
+
+/**
  * Reports whether `email` looks like an address: exactly one @, a
  * non-empty local part, and a domain with a dot between non-empty labels.
  * It is a plausibility check, not RFC 5322.

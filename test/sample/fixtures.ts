@@ -5,7 +5,11 @@ import {
   type AddHumanUserRequestSchema,
   UserService,
 } from "../../gen/zitadel/user/v2/user_service_pb.js";
-import { createSampleUserService } from "../../src/sample/index.js";
+import {
+  createSampleUserService,
+  sampleEventTypes,
+  sampleFunctions,
+} from "../../src/sample/index.js";
 import { clientFor, type TransportName } from "../support/clients.js";
 import {
   startTestServer,
@@ -25,11 +29,16 @@ export type AddHumanUserInit = Exclude<
   AddHumanUserRequest
 >;
 
-/** Starts a test server that serves the sample UserService. */
+/**
+ * Starts a test server that serves the sample UserService and declares
+ * its event types and functions.
+ */
 export function startSampleServer(
   options: TestServerOptions = {},
 ): Promise<TestServer> {
   return startTestServer({
+    eventTypes: sampleEventTypes,
+    functions: sampleFunctions,
     ...options,
     services: (host) => [createSampleUserService(host)],
   });
