@@ -23,6 +23,7 @@ export {
   type ActionsServerOptions,
   createActionsServer,
   type HostContext,
+  type HostHttpRoute,
   type HostMigration,
   type HostService,
   type HostStore,

@@ -1,5 +1,6 @@
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import {
+  buildUserInfo,
   createSampleUserService,
   sampleEventTypes,
   sampleFunctions,
@@ -24,6 +25,16 @@ async function main(): Promise<void> {
     ...(config.sampleService
       ? {
           services: (host) => [createSampleUserService(host)],
+          httpRoutes: (host) => [
+            {
+              path: "/oidc/v1/userinfo",
+              handle: (caller, signal) =>
+                buildUserInfo(host, caller.userId, {
+                  signal,
+                  creator: caller.userId,
+                }),
+            },
+          ],
           eventTypes: sampleEventTypes,
           functions: sampleFunctions,
         }

@@ -1,7 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescService, JsonObject } from "@bufbuild/protobuf";
 import {
+  Code,
+  ConnectError,
   type ConnectRouter,
   createRouterTransport,
   type Interceptor,
@@ -14,8 +16,10 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ActionService as ActionServiceV2 } from "../gen/zitadel/action/v2/action_service_pb.js";
 import { ActionService as ActionServiceV2beta } from "../gen/zitadel/action/v2beta/action_service_pb.js";
 import { asV2betaService, createActionService } from "./api/action-service.js";
-import { createAuth } from "./auth/index.js";
+import { type Authenticator, createAuth } from "./auth/index.js";
+import type { CallerIdentity } from "./caller-context.js";
 import type { Config } from "./config.js";
+import { ActionsError } from "./errors.js";
 import {
   createEventOutbox,
   createFunctionRunner,
@@ -109,6 +113,17 @@ export interface HostContext {
   functions: FunctionRunner;
 }
 
+/**
+ * A plain HTTP route of the host, such as an OIDC userinfo endpoint. The
+ * caller authenticates with the same bearer tokens as the RPCs.
+ */
+export interface HostHttpRoute {
+  /** Exact path, e.g. "/oidc/v1/userinfo"; GET and POST are accepted. */
+  path: string;
+  /** Returns the JSON body of a 200 response for the authenticated caller. */
+  handle(caller: CallerIdentity, signal: AbortSignal): Promise<JsonObject>;
+}
+
 /** Options of createActionsServer. */
 export interface ActionsServerOptions {
   config: Config;
@@ -119,6 +134,8 @@ export interface ActionsServerOptions {
   services?:
     | readonly HostService[]
     | ((host: HostContext) => readonly HostService[]);
+  /** Plain HTTP routes of the host, served next to the RPCs. */
+  httpRoutes?: (host: HostContext) => readonly HostHttpRoute[];
   /** Function names that function executions may use. */
   functions?: readonly string[];
   /** Event types that event executions may use. */
@@ -334,12 +351,20 @@ export function createActionsServer(
     logger,
   });
   const healthz = createHealthzHandler(health);
+  const hostRoutes = new Map(
+    (options.httpRoutes?.(host) ?? []).map((route) => [route.path, route]),
+  );
   const handler = connectNodeAdapter({
     routes,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
     fallback(request, response) {
       if (restGateway(request, response) || healthz(request, response)) {
+        return;
+      }
+      const route = hostRoutes.get((request.url ?? "").split("?")[0] ?? "");
+      if (route !== undefined) {
+        serveHostRoute(route, auth.authenticate, request, response, logger);
         return;
       }
       serveFallback(request, response, metrics);
@@ -424,4 +449,66 @@ function serveFallback(
   }
   response.writeHead(404, { "content-type": "text/plain" });
   response.end("not found\n");
+}
+
+// Serves a host route with OAuth-style errors, as OIDC endpoints answer:
+// 401 for a missing or invalid token or an unknown user, 400 for other
+// client errors and 500 for the rest, which is logged.
+function serveHostRoute(
+  route: HostHttpRoute,
+  authenticate: Authenticator,
+  request: { method?: string; headers: Record<string, unknown> },
+  response: {
+    writeHead(status: number, headers: Record<string, string>): unknown;
+    end(body: string): unknown;
+    once(event: "close", listener: () => void): unknown;
+  },
+  logger: Logger,
+): void {
+  const send = (status: number, body: unknown, headers = {}) => {
+    response.writeHead(status, {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      ...headers,
+    });
+    response.end(JSON.stringify(body));
+  };
+  if (request.method !== "GET" && request.method !== "POST") {
+    send(405, { error: "invalid_request" }, { allow: "GET, POST" });
+    return;
+  }
+  const aborted = new AbortController();
+  response.once("close", () => aborted.abort());
+  const header = request.headers.authorization;
+  authenticate(typeof header === "string" ? header : undefined)
+    .then(
+      (caller) =>
+        route.handle(caller, aborted.signal).then((body) => send(200, body)),
+      () =>
+        send(
+          401,
+          { error: "invalid_token", error_description: "access token invalid" },
+          { "www-authenticate": 'Bearer error="invalid_token"' },
+        ),
+    )
+    .catch((error: unknown) => {
+      const code =
+        error instanceof ActionsError
+          ? error.code
+          : ConnectError.from(error).code;
+      if (error instanceof ActionsError && code === Code.NotFound) {
+        send(401, {
+          error: "invalid_token",
+          error_description: "no active user",
+        });
+      } else if (error instanceof ActionsError && code !== Code.Internal) {
+        send(400, {
+          error: "invalid_request",
+          error_description: error.message,
+        });
+      } else {
+        logger.error({ err: error, path: route.path }, "host route failed");
+        send(500, { error: "server_error" });
+      }
+    });
 }

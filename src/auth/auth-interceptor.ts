@@ -47,13 +47,48 @@ const UNAVAILABLE_LOG_INTERVAL_MS = 60_000;
  * interceptor, so that rejected calls are logged and never reach targets.
  */
 export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
+  const authenticate = createAuthenticator(options);
+  const policy = createPermissionPolicy(options.permissions);
+
+  return (next) => async (request) => {
+    const requirement = policy.requirementFor(
+      request.service.typeName,
+      request.method.name,
+    );
+    if (requirement.kind === "public") {
+      return next(request);
+    }
+    const identity = await authenticate(request.header.get("authorization"));
+    authorize(
+      requirement,
+      identity,
+      `/${request.service.typeName}/${request.method.name}`,
+    );
+    request.contextValues.set(callerKey, identity);
+    return next(request);
+  };
+}
+
+/** Resolves an authorization header to the caller, or throws. */
+export type Authenticator = (
+  header: string | null | undefined,
+) => Promise<CallerIdentity>;
+
+/**
+ * Creates the function that resolves an `authorization: Bearer <token>`
+ * header to the caller: static tokens first, then JWT verification. It
+ * throws a ConnectError with Unauthenticated, or Unavailable while the
+ * JWKS cannot be loaded, and never puts the token in a message.
+ */
+export function createAuthenticator(
+  options: Omit<AuthInterceptorOptions, "permissions">,
+): Authenticator {
   const { tokens, jwt } = options;
   if ((tokens === undefined || tokens.size === 0) && jwt === undefined) {
     throw new ConfigError(
       "authentication has no token source; configure static tokens or JWT verification",
     );
   }
-  const policy = createPermissionPolicy(options.permissions);
   const hint = authenticationHint(tokens, jwt);
   const logUnavailable = rateLimited(
     UNAVAILABLE_LOG_INTERVAL_MS,
@@ -64,8 +99,8 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
       ),
   );
 
-  async function authenticate(header: string | null): Promise<CallerIdentity> {
-    const token = bearerToken(header, hint);
+  return async (header) => {
+    const token = bearerToken(header ?? null, hint);
     const identity = tokens?.verify(token);
     if (identity !== undefined) {
       return identity;
@@ -97,24 +132,6 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
       }
       throw error;
     }
-  }
-
-  return (next) => async (request) => {
-    const requirement = policy.requirementFor(
-      request.service.typeName,
-      request.method.name,
-    );
-    if (requirement.kind === "public") {
-      return next(request);
-    }
-    const identity = await authenticate(request.header.get("authorization"));
-    authorize(
-      requirement,
-      identity,
-      `/${request.service.typeName}/${request.method.name}`,
-    );
-    request.contextValues.set(callerKey, identity);
-    return next(request);
   };
 }
 

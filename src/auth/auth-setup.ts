@@ -2,7 +2,11 @@ import type { Interceptor } from "@connectrpc/connect";
 import { ConfigError } from "../config.js";
 import type { Logger } from "../logger.js";
 import { type AdminToken, loadOrCreateAdminToken } from "./admin-token.js";
-import { authInterceptor } from "./auth-interceptor.js";
+import {
+  type Authenticator,
+  authInterceptor,
+  createAuthenticator,
+} from "./auth-interceptor.js";
 import { createJwtVerifier, type JwtVerifier } from "./jwt.js";
 import { adminPermissions, createPermissionPolicy } from "./permissions.js";
 import {
@@ -44,6 +48,8 @@ export interface AuthSetupOptions {
 /** The authentication of one server. */
 export interface AuthSetup {
   interceptor: Interceptor;
+  /** Resolves an authorization header to the caller, for plain HTTP routes. */
+  authenticate: Authenticator;
   /**
    * The generated or reused admin token; undefined when static tokens or
    * JWT verification are configured.
@@ -113,6 +119,7 @@ export function createAuth(
       permissions: options.permissions,
       logger,
     }),
+    authenticate: createAuthenticator({ tokens: store, jwt, logger }),
     adminToken,
   };
 }

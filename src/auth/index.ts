@@ -4,8 +4,10 @@ export {
   loadOrCreateAdminToken,
 } from "./admin-token.js";
 export {
+  type Authenticator,
   type AuthInterceptorOptions,
   authInterceptor,
+  createAuthenticator,
 } from "./auth-interceptor.js";
 export {
   type AuthConfig,
