@@ -58,6 +58,7 @@ import {
 import {
   createExecutionRepository,
   createHostStore,
+  createRoutingReader,
   createTargetRepository,
   type Database,
   type HostStore,
@@ -204,9 +205,10 @@ export function createActionsServer(
     config.masterKey === undefined
       ? loadOrCreateKeyFile(join(config.dataDir, "master.key"))
       : parseMasterKey(config.masterKey);
-  const targets = createTargetRepository(database, createSecretBox(masterKey));
+  const secretBox = createSecretBox(masterKey);
+  const targets = createTargetRepository(database, secretBox);
   const executions = createExecutionRepository(database);
-  const router = createRouterSource(executions, targets);
+  const router = createRouterSource(createRoutingReader(database, secretBox));
 
   const metrics = new MetricsRegistry();
   const egress = createEgressPolicy({

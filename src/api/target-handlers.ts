@@ -120,7 +120,7 @@ export function createTargetHandlers(deps: ActionServiceDeps) {
         }
         throw error;
       }
-      deps.onTargetsChanged?.();
+      // A new target is in no execution yet, so the router stays as it is.
       return create(CreateTargetResponseSchema, {
         id: record.id,
         creationDate: timestampFromDate(date),

@@ -1,10 +1,11 @@
-import type {
-  ExecutionRepository,
-  TargetRecord,
-  TargetRepository,
-} from "../storage/index.js";
+import type { RoutingReader, TargetRecord } from "../storage/index.js";
 import type { TargetType } from "../target/index.js";
-import { buildRouter, type RoutedTarget, type Router } from "./router.js";
+import {
+  buildRouter,
+  type RoutableExecution,
+  type RoutedTarget,
+  type Router,
+} from "./router.js";
 
 /** Holds the current router and rebuilds it from storage. */
 export interface RouterSource {
@@ -33,21 +34,33 @@ export function routedTarget(record: TargetRecord): RoutedTarget {
 }
 
 /**
- * Creates the router source and builds the first router. Rebuilding reads
- * only the executions that have targets and the targets they name, so
- * targets that no execution uses cost nothing.
+ * Creates the router source and builds the first router from one join of
+ * executions and their targets, so targets that no execution uses cost
+ * nothing.
  */
-export function createRouterSource(
-  executions: ExecutionRepository,
-  targets: TargetRepository,
-): RouterSource {
+export function createRouterSource(reader: RoutingReader): RouterSource {
   const load = (): Router => {
-    const rows = executions.all();
-    const ids = rows.flatMap((row) => row.targetIds);
-    const byId = new Map(
-      targets.byIds(ids).map((record) => [record.id, routedTarget(record)]),
-    );
-    return buildRouter(rows, byId);
+    const executions: RoutableExecution[] = [];
+    const targets = new Map<string, RoutedTarget>();
+    let current: { id: string; targetIds: string[] } | undefined;
+    for (const row of reader.load()) {
+      if (current?.id !== row.executionId) {
+        current = { id: row.executionId, targetIds: [] };
+        executions.push(current);
+      }
+      current.targetIds.push(row.targetId);
+      if (!targets.has(row.targetId)) {
+        targets.set(row.targetId, {
+          id: row.targetId,
+          endpoint: row.endpoint,
+          timeoutMs: row.timeoutMs,
+          signingKey: row.signingKey,
+          type: targetTypes[row.targetType] ?? "webhook",
+          interruptOnError: row.interruptOnError,
+        });
+      }
+    }
+    return buildRouter(executions, targets);
   };
   let router = load();
   return {

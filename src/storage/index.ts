@@ -41,6 +41,11 @@ export {
   type SqlValue,
 } from "./host-store.js";
 export {
+  createRoutingReader,
+  type RoutingReader,
+  type RoutingRow,
+} from "./routing-reader.js";
+export {
   createTargetRepository,
   type SecretCodec,
   type StoredTargetType,

@@ -4,6 +4,8 @@ import { rethrowUnique } from "./errors.js";
 import { targets } from "./schema.js";
 import { type TextMatch, textMatches } from "./text-filter.js";
 
+const MAX_CACHED_KEYS = 100_000;
+
 /** How a target is called: 0 webhook, 1 call, 2 async, as ZITADEL stores it. */
 export type StoredTargetType = 0 | 1 | 2;
 
@@ -78,10 +80,24 @@ export function createTargetRepository(
   codec: SecretCodec,
 ): TargetRepository {
   const { db } = database;
+  // Every seal uses a fresh IV, so a sealed value maps to one plaintext and
+  // can be cached. Router rebuilds then decrypt only keys that changed.
+  const opened = new Map<string, string>();
+  const openKey = (sealed: string): string => {
+    let plaintext = opened.get(sealed);
+    if (plaintext === undefined) {
+      plaintext = codec.open(sealed);
+      if (opened.size >= MAX_CACHED_KEYS) {
+        opened.clear();
+      }
+      opened.set(sealed, plaintext);
+    }
+    return plaintext;
+  };
   const toRecord = (row: typeof targets.$inferSelect): TargetRecord => ({
     ...row,
     targetType: row.targetType as StoredTargetType,
-    signingKey: codec.open(row.signingKey),
+    signingKey: openKey(row.signingKey),
   });
   return {
     insert(target) {

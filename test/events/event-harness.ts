@@ -25,6 +25,7 @@ import type { Logger } from "../../src/logger.js";
 import { createSecretBox, loadOrCreateKeyFile } from "../../src/secret-box.js";
 import {
   createExecutionRepository,
+  createRoutingReader,
   createTargetRepository,
   type Database,
   type DeliveryRecord,
@@ -116,12 +117,12 @@ export function createEventHarness(
   const path = join(dir, "actions.db");
   const database = openDatabase(path);
   // Harnesses on one folder share the key file, as server replicas do.
-  const targets = createTargetRepository(
-    database,
-    createSecretBox(loadOrCreateKeyFile(join(dir, "master.key"))),
+  const secretBox = createSecretBox(
+    loadOrCreateKeyFile(join(dir, "master.key")),
   );
+  const targets = createTargetRepository(database, secretBox);
   const executions = createExecutionRepository(database);
-  const router = createRouterSource(executions, targets);
+  const router = createRouterSource(createRoutingReader(database, secretBox));
   const logs: LogLine[] = [];
   const logger = pino(
     { level: "debug" },
