@@ -399,6 +399,11 @@ export function loadConfig(
       typeof flagValue === "string" ? `--${option.flag}` : option.env;
     config[option.key] = parseValue(option, raw, source);
   }
+  if ((config.port as number) > 65535) {
+    throw new ConfigError(
+      `invalid port ${String(config.port)}: use a number from 0 to 65535`,
+    );
+  }
   if (config.databasePath === "") {
     config.databasePath = join(String(config.dataDir), "actions.db");
   }
@@ -406,6 +411,23 @@ export function loadConfig(
     config.masterKey = undefined;
   }
   return Object.freeze(config as unknown as Config);
+}
+
+/** Formats the options as help text for --help. */
+export function configHelp(): string {
+  const lines = [
+    "Usage: npm start -- [--flag value ...]",
+    "",
+    "Every flag can also be set by its environment variable; a flag wins.",
+    "",
+  ];
+  for (const option of configOptions) {
+    const defaultText =
+      option.default === "" ? "" : ` (default ${option.default})`;
+    lines.push(`  --${option.flag}, ${option.env}${defaultText}`);
+    lines.push(`      ${option.help}`);
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /** Returns a configuration with defaults, for tests and embedding. */

@@ -18,6 +18,11 @@ export interface DualProtocolServer {
   close(timeoutMs: number): Promise<void>;
 }
 
+// Time a new connection gets to send enough bytes to tell its protocol.
+const PREFACE_TIMEOUT_MS = 10_000;
+// Time an HTTP/2 session may stay idle before it is closed.
+const HTTP2_IDLE_TIMEOUT_MS = 300_000;
+
 // The client preface of HTTP/2 prior knowledge (RFC 9113, section 3.4)
 // starts with these bytes; no HTTP/1.1 request line can.
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0");
@@ -32,12 +37,19 @@ export function createDualProtocolServer(
   listener: RequestListener,
 ): DualProtocolServer {
   const h1 = http.createServer(listener);
+  // The h1 server gets its sockets from the TCP server below and never
+  // listens itself. Node starts its request and header timeouts (and the
+  // connection tracking that closeIdleConnections needs) on "listening",
+  // so that event is raised by hand.
+  h1.emit("listening");
   const h2 = http2.createServer({}, listener);
+  // Without a "timeout" listener, Node destroys the idle session.
+  h2.setTimeout(HTTP2_IDLE_TIMEOUT_MS);
+  const http2Sockets = new WeakSet<net.Socket>();
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
-  // HTTP/1.1 requests in flight per socket. The h1 server never listens
-  // itself, so Node does not track its connections and
-  // closeIdleConnections() cannot find idle keep-alive sockets.
+  // HTTP/1.1 requests in flight per socket, so close() can tell idle
+  // keep-alive sockets from busy ones.
   const activeRequests = new Map<net.Socket, number>();
   let closing = false;
   h1.on("request", (request: http.IncomingMessage, response) => {
@@ -65,7 +77,7 @@ export function createDualProtocolServer(
       sockets.delete(socket);
       activeRequests.delete(socket);
     });
-    routeByPreface(socket, h1, h2);
+    routeByPreface(socket, h1, h2, (routed) => http2Sockets.add(routed));
   });
 
   return {
@@ -82,10 +94,11 @@ export function createDualProtocolServer(
       closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       for (const socket of sockets) {
-        // Idle HTTP/1.1 keep-alive sockets close now; busy ones close when
-        // their response is done. HTTP/2 sockets belong to their session.
-        if (activeRequests.get(socket) === 0) {
-          socket.destroySoon();
+        // Idle HTTP/1.1 keep-alive sockets and sockets that never sent a
+        // request close now; busy ones close when their response is done.
+        // HTTP/2 sockets belong to their session.
+        if (!http2Sockets.has(socket) && !activeRequests.get(socket)) {
+          socket.destroy();
         }
       }
       for (const session of sessions) {
@@ -107,8 +120,14 @@ function routeByPreface(
   socket: net.Socket,
   h1: http.Server,
   h2: http2.Http2Server,
+  onHttp2: (socket: net.Socket) => void,
 ): void {
   let received = Buffer.alloc(0);
+  // A client that connects and sends too little to tell the protocol
+  // would otherwise hold its socket forever.
+  const sniffTimer = setTimeout(() => socket.destroy(), PREFACE_TIMEOUT_MS);
+  sniffTimer.unref();
+  socket.once("close", () => clearTimeout(sniffTimer));
   const onData = (chunk: Buffer) => {
     received = Buffer.concat([received, chunk]);
     const compared = Math.min(received.length, HTTP2_PREFACE.length);
@@ -118,12 +137,14 @@ function routeByPreface(
     if (isHttp2 && received.length < HTTP2_PREFACE.length) {
       return;
     }
+    clearTimeout(sniffTimer);
     socket.off("data", onData);
     socket.pause();
     socket.unshift(received);
     if (isHttp2) {
       // The HTTP/2 session reads what is already buffered on the next tick;
       // resuming here would hand those bytes to no listener.
+      onHttp2(socket);
       h2.emit("connection", socket);
     } else {
       h1.emit("connection", socket);

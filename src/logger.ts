@@ -23,7 +23,7 @@ export function createLogger(level: string): Logger {
 export function loggingInterceptor(logger: Logger): Interceptor {
   return (next) => async (request) => {
     const started = performance.now();
-    const requestId = request.header.get("x-request-id") || randomUUID();
+    const requestId = validRequestId(request.header.get("x-request-id"));
     const line = {
       procedure: `/${request.service.typeName}/${request.method.name}`,
       requestId,
@@ -41,7 +41,7 @@ export function loggingInterceptor(logger: Logger): Interceptor {
       connectError.metadata.set("x-request-id", requestId);
       const fields = {
         ...line,
-        code: Code[connectError.code]?.toLowerCase() ?? "unknown",
+        code: codeName(connectError.code),
         durationMs: elapsed(started),
         error: connectError.rawMessage,
       };
@@ -68,4 +68,18 @@ function causeOf(error: ConnectError): unknown {
     return { type: cause.name, message: cause.message, stack: cause.stack };
   }
   return cause;
+}
+
+// A client-supplied request id is kept only when it is short and printable,
+// so it cannot bloat or forge log lines; otherwise a new one is generated.
+function validRequestId(value: string | null): string {
+  return value !== null && /^[\x21-\x7e]{1,128}$/.test(value)
+    ? value
+    : randomUUID();
+}
+
+// Code names as the Connect protocol writes them, e.g. invalid_argument.
+function codeName(code: Code): string {
+  const name = Code[code] ?? "Unknown";
+  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }

@@ -1,4 +1,4 @@
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, configHelp, loadConfig } from "./config.js";
 import {
   buildUserInfo,
   createSampleUserService,
@@ -10,6 +10,10 @@ import { createActionsServer } from "./server.js";
 // Process entry: parse the configuration once, start the server and stop
 // it gracefully on SIGINT or SIGTERM.
 async function main(): Promise<void> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(configHelp());
+    return;
+  }
   let config: Config;
   try {
     config = loadConfig();

@@ -304,8 +304,11 @@ function checkEndpoint(deps: ActionServiceDeps, endpoint: string): void {
   try {
     url = new URL(endpoint);
   } catch {
+    // Messages are logged, so user info before an "@" is masked even when
+    // the URL does not parse.
+    const masked = endpoint.replace(/\/\/[^/?#]*@/, "//redacted@");
     throw targetEndpointInvalid(
-      `"${endpoint}" is not an absolute URL; use the form https://host/path`,
+      `"${masked}" is not an absolute URL; use the form https://host/path`,
     );
   }
   // The messages below are logged, so they name the endpoint without the
