@@ -30,7 +30,9 @@ describe("loadConfig", () => {
   });
 
   it("rejects an unknown flag", () => {
-    expect(() => loadConfig({}, ["--no-such-flag", "x"])).toThrow(/Unknown option/);
+    expect(() => loadConfig({}, ["--no-such-flag", "x"])).toThrow(
+      /Unknown option/,
+    );
   });
 
   it("parses lists, sizes and durations", () => {
