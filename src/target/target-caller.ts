@@ -18,6 +18,8 @@ export type { TargetCallErrorKind } from "./target-call-error.js";
 export { TargetCallError } from "./target-call-error.js";
 export type { TargetEndpoint, TargetRequestOptions } from "./target-request.js";
 
+const MAX_REMEMBERED_ENDPOINTS = 10_000;
+
 /**
  * How ZITADEL treats a target's response: a webhook waits and ignores the
  * body, a call waits and uses the body, async does not wait. The caller
@@ -102,6 +104,15 @@ export function createTargetCaller(options: TargetCallerOptions): TargetCaller {
     userAgent: options.userAgent ?? "zitadel-actions/0.1",
   };
   const inFlight = new Map<string, number>();
+  // The egress policy never changes, so an endpoint that passed the check
+  // passes again; the connect-time lookup still checks every new address.
+  const allowedEndpoints = new Set<string>();
+  const rememberAllowed = (endpoint: string) => {
+    if (allowedEndpoints.size >= MAX_REMEMBERED_ENDPOINTS) {
+      allowedEndpoints.clear();
+    }
+    allowedEndpoints.add(endpoint);
+  };
   let closing: Promise<void> | undefined;
 
   async function callWithinLimits(
@@ -124,7 +135,10 @@ export function createTargetCaller(options: TargetCallerOptions): TargetCaller {
     }
     inFlight.set(target.id, running + 1);
     try {
-      checkEgress(options.egress, target);
+      if (!allowedEndpoints.has(target.endpoint)) {
+        checkEgress(options.egress, target);
+        rememberAllowed(target.endpoint);
+      }
       return await sendTargetRequest(settings, target, body, callOptions);
     } finally {
       const remaining = (inFlight.get(target.id) ?? 1) - 1;

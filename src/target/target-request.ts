@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { EgressDeniedError } from "./egress.js";
 import { discardBody, readBodyWithLimit } from "./read-body.js";
@@ -65,7 +65,7 @@ export async function sendTargetRequest(
   body: Uint8Array,
   options: TargetRequestOptions,
 ): Promise<Uint8Array> {
-  const url = new URL(target.endpoint);
+  const url = parsedEndpoint(target.endpoint);
   const timeoutSignal = AbortSignal.timeout(target.timeoutMs);
   const signal =
     options.signal === undefined
@@ -159,7 +159,7 @@ function buildHeaders(
 ): Record<string, string> {
   const nowSeconds = Math.floor(Date.now() / 1000);
   const webhookId =
-    options.webhookId ?? `msg_${randomBytes(16).toString("base64url")}`;
+    options.webhookId ?? `msg_${randomUUID().replaceAll("-", "")}`;
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "user-agent": settings.userAgent,
@@ -193,9 +193,29 @@ function buildHeaders(
  * JSON object with a non-zero integer forwardedStatusCode or a non-empty
  * string forwardedErrorMessage. A field of another type is ignored.
  */
+const OPEN_BRACE = 0x7b;
+
+// Returns the first byte that is not JSON whitespace, or -1.
+function firstNonSpace(bytes: Uint8Array): number {
+  for (const byte of bytes) {
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) {
+      return byte;
+    }
+  }
+  return -1;
+}
+
 function findForwardedError(
   bytes: Uint8Array,
 ): { forwardedStatusCode: number; forwardedErrorMessage: string } | undefined {
+  // Most webhooks answer with an empty body, and a JSON.parse that throws
+  // costs more than the rest of reading the response.
+  if (bytes.length === 0 || bytes[0] !== OPEN_BRACE) {
+    const first = firstNonSpace(bytes);
+    if (first !== OPEN_BRACE) {
+      return undefined;
+    }
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(bytes));
@@ -266,4 +286,19 @@ function findEgressDenial(error: unknown): EgressDeniedError | undefined {
     current = current.cause;
   }
   return undefined;
+}
+
+// Endpoints repeat on every call, so each is parsed once.
+const parsedEndpoints = new Map<string, URL>();
+
+function parsedEndpoint(endpoint: string): URL {
+  let url = parsedEndpoints.get(endpoint);
+  if (url === undefined) {
+    url = new URL(endpoint);
+    if (parsedEndpoints.size >= 10_000) {
+      parsedEndpoints.clear();
+    }
+    parsedEndpoints.set(endpoint, url);
+  }
+  return url;
 }
