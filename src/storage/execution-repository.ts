@@ -43,8 +43,6 @@ export interface ExecutionRepository {
     total: number;
     executions: ExecutionRecord[];
   };
-  /** Every execution that calls at least one target, for the router. */
-  all(): ExecutionRecord[];
 }
 
 /** Creates the execution repository. */
@@ -135,11 +133,6 @@ export function createExecutionRepository(
         .offset(query.offset)
         .all();
       return { total, executions: withTargets(rows) };
-    },
-    all() {
-      return withTargets(
-        db.select().from(executions).where(hasTargets()).all(),
-      );
     },
   };
 }

@@ -30,11 +30,9 @@ type CreateRequest = MessageInitShape<typeof CreateTargetRequestSchema>;
 type UpdateRequest = MessageInitShape<typeof UpdateTargetRequestSchema>;
 type ListRequest = MessageInitShape<typeof ListTargetsRequestSchema>;
 
-const apiCases: ApiCase[] = [
-  ...transportNames.map((transport) => ({ version: "v2" as const, transport })),
-  { version: "v2beta", transport: "connect-json-h1" },
-  { version: "v2beta", transport: "grpc-js" },
-];
+const apiCases: ApiCase[] = (["v2", "v2beta"] as const).flatMap((version) =>
+  transportNames.map((transport) => ({ version, transport })),
+);
 
 const SIGNING_KEY = /^[A-Za-z0-9]{36}$/;
 // ZITADEL ids are Sonyflake numbers, about 18 decimal digits today.
