@@ -94,8 +94,14 @@ export function createTargetRunner(options: TargetRunnerOptions): TargetRunner {
     },
     async run<T>(run: TargetRun<T>): Promise<T> {
       let state = run.initial;
+      // The body changes only when a call target replaced the state, so
+      // chained targets share one encoding until then.
+      let encoded: { state: T; body: Uint8Array } | undefined;
       for (const target of run.targets) {
-        const body = run.encode(state);
+        if (encoded?.state !== state) {
+          encoded = { state, body: run.encode(state) };
+        }
+        const { body } = encoded;
         if (target.type === "async") {
           startAsync(target, body, run.executionId);
           continue;
