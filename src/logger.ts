@@ -18,7 +18,7 @@ export function createLogger(level: string): Logger {
  * Logs one line per RPC with the procedure, the resulting code, the
  * duration in milliseconds and the request id. The request id comes from
  * the x-request-id header, or is generated, and goes back in the response.
- * Internal errors are logged with their cause, which the client never sees.
+ * Internal errors are logged with their cause, which is never sent to the client.
  */
 export function loggingInterceptor(logger: Logger): Interceptor {
   return (next) => async (request) => {
@@ -71,7 +71,7 @@ function causeOf(error: ConnectError): unknown {
 }
 
 // A client-supplied request id is kept only when it is short and printable,
-// so it cannot bloat or forge log lines; otherwise a new one is generated.
+// so it cannot bloat or forge log lines. Otherwise a new one is generated.
 function validRequestId(value: string | null): string {
   return value !== null && /^[\x21-\x7e]{1,128}$/.test(value)
     ? value

@@ -187,7 +187,7 @@ export interface ActionsServer {
  * Interceptors, outermost first: logging (one line per RPC, which also maps
  * errors to the client's code), authentication and permissions, then
  * executions (request targets, handler,
- * response targets). Validation runs inside the handlers, so it sees the
+ * response targets). Validation runs inside the handlers, so it checks the
  * request as request targets left it.
  */
 export function createActionsServer(
@@ -453,7 +453,7 @@ function serveFallback(
   response.end("not found\n");
 }
 
-// Serves a host route with OAuth-style errors, as OIDC endpoints answer:
+// Serves a host route with OAuth-style errors, as OIDC endpoints return them:
 // 401 for a missing or invalid token or an unknown user, 400 for other
 // client errors and 500 for the rest, which is logged.
 function serveHostRoute(

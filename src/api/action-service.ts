@@ -18,8 +18,8 @@ export function createActionService(
 /**
  * Serves zitadel.action.v2beta.ActionService with the v2 implementation.
  * The two versions differ only in package names, so every message has the
- * same fields and numbers; connect re-creates each response with the v2beta
- * schema before it is serialized.
+ * same fields and numbers. Connect re-creates each response with the
+ * v2beta schema before it is serialized.
  */
 export function asV2betaService(
   service: ServiceImpl<typeof ActionServiceV2>,

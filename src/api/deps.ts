@@ -6,7 +6,7 @@ import type {
   TargetRepository,
 } from "../storage/index.js";
 
-/** What the ActionService handlers need. */
+/** Dependencies of the ActionService handlers. */
 export interface ActionServiceDeps {
   database: Database;
   targets: TargetRepository;

@@ -25,8 +25,8 @@ export function executionId(kind: ExecutionKind, value = ""): string {
 
 /**
  * Converts a condition to its execution id. With a registry, the method,
- * service, function or event it names must exist (NotFound otherwise);
- * without one, only its shape is checked, as list filters need.
+ * service, function or event it names must exist, or NotFound is raised.
+ * Without one, only its shape is checked, which is what list filters need.
  */
 export function conditionToExecutionId(
   condition: Condition | undefined,

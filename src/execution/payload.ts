@@ -1,7 +1,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import { type DescMessage, type Message, toJson } from "@bufbuild/protobuf";
 
-/** Who made the call and where it came from, as the payload names it. */
+/** Caller and origin of an RPC, with the names the payload uses. */
 export interface CallIdentity {
   instanceId: string;
   orgId: string;

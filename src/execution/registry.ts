@@ -1,6 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 
-/** What the host declares besides its services. */
+/** Declarations of the host besides its services. */
 export interface RegistryOptions {
   /** Services whose unary methods may carry request and response executions. */
   services: readonly DescService[];

@@ -42,12 +42,12 @@ export interface TargetRun<T> {
 export interface TargetRunner {
   /**
    * Runs the targets in list order and returns the final state. A failing
-   * target with interrupt_on_error stops the run and its error is thrown;
-   * without it the failure is logged and the next target runs. Async
+   * target with interrupt_on_error stops the run and its error is thrown.
+   * Without it, the failure is logged and the next target runs. Async
    * targets run detached and never fail the run. When `run.signal` aborts,
-   * the run stops with the abort reason as a ConnectError, Canceled unless
-   * the reason carries a code such as DeadlineExceeded, whatever
-   * interrupt_on_error says.
+   * the run stops with the abort reason as a ConnectError (Canceled, unless
+   * the reason carries a code such as DeadlineExceeded), regardless of
+   * interrupt_on_error.
    */
   run<T>(run: TargetRun<T>): Promise<T>;
   /** Number of async calls in flight. */

@@ -6,10 +6,10 @@ import { type TextMatch, textMatches } from "./text-filter.js";
 
 const MAX_CACHED_KEYS = 100_000;
 
-/** How a target is called: 0 webhook, 1 call, 2 async, as ZITADEL stores it. */
+/** Stored call type of a target: 0 webhook, 1 call, 2 async, as in ZITADEL. */
 export type StoredTargetType = 0 | 1 | 2;
 
-/** A target as the service sees it, with the signing key decrypted. */
+/** A stored target with its signing key decrypted. */
 export interface TargetRecord {
   id: string;
   name: string;

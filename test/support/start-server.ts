@@ -35,8 +35,8 @@ export interface TestServerOptions
 
 /**
  * Starts a real server on port 0 with a database file in a new temporary
- * folder, unless config.databasePath says otherwise. It accepts TEST_TOKEN
- * as an admin token unless config.authTokens says otherwise. Logs are silent unless
+ * folder, unless config.databasePath is set. It accepts TEST_TOKEN
+ * as an admin token unless config.authTokens is set. Logs are silent unless
  * TEST_LOG_LEVEL is set.
  */
 export async function startTestServer(

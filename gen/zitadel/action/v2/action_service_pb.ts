@@ -556,7 +556,7 @@ export const ActionService: GenService<{
     output: typeof GetTargetResponseSchema;
   },
   /**
-   * List targets, newest first unless the pagination asks for ascending
+   * List targets, newest first unless the pagination requests ascending
    * order. Requires action.target.read.
    *
    * @generated from rpc zitadel.action.v2.ActionService.ListTargets

@@ -51,7 +51,7 @@ export const ExecutionSchema: GenMessage<Execution> = /*@__PURE__*/
   messageDesc(file_zitadel_action_v2_execution, 0);
 
 /**
- * Condition says when an execution runs.
+ * Condition under which an execution runs.
  *
  * @generated from message zitadel.action.v2.Condition
  */

@@ -45,7 +45,7 @@ export type Target = Message<"zitadel.action.v2beta.Target"> & {
   name: string;
 
   /**
-   * How the target is called and whether its errors stop the execution.
+   * Call type of the target and whether its errors stop the execution.
    *
    * @generated from oneof zitadel.action.v2beta.Target.target_type
    */
@@ -70,7 +70,7 @@ export type Target = Message<"zitadel.action.v2beta.Target"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * Time limit for the whole call: connect, send and read the answer.
+   * Time limit for the whole call: connect, send and read the response.
    *
    * @generated from field: google.protobuf.Duration timeout = 8;
    */
@@ -106,7 +106,7 @@ export const TargetSchema: GenMessage<Target> = /*@__PURE__*/
   messageDesc(file_zitadel_action_v2beta_target, 0);
 
 /**
- * RESTWebhook waits for the answer and uses only its status.
+ * RESTWebhook waits for the response and uses only its status.
  *
  * @generated from message zitadel.action.v2beta.RESTWebhook
  */
@@ -127,7 +127,7 @@ export const RESTWebhookSchema: GenMessage<RESTWebhook> = /*@__PURE__*/
   messageDesc(file_zitadel_action_v2beta_target, 1);
 
 /**
- * RESTCall waits for the answer and uses its body as the new message.
+ * RESTCall waits for the response and uses its body as the new message.
  *
  * @generated from message zitadel.action.v2beta.RESTCall
  */
@@ -148,7 +148,7 @@ export const RESTCallSchema: GenMessage<RESTCall> = /*@__PURE__*/
   messageDesc(file_zitadel_action_v2beta_target, 2);
 
 /**
- * RESTAsync sends the payload without waiting for the answer.
+ * RESTAsync sends the payload without waiting for the response.
  *
  * @generated from message zitadel.action.v2beta.RESTAsync
  */
