@@ -290,7 +290,8 @@ export function createActionsServer(
         throw error;
       }
     },
-    onTargetsChanged: () => router.rebuild(),
+    onExecutionChanged: (executionId) => router.executionChanged(executionId),
+    onTargetChanged: (targetId) => router.targetChanged(targetId),
   });
 
   // Health, reflection and the delivery log never run executions. The

@@ -20,8 +20,10 @@ export interface ActionServiceDeps {
    * or undefined when it is allowed.
    */
   checkEndpoint?: (endpoint: string) => string | undefined;
-  /** Called after every committed write to targets or executions. */
-  onTargetsChanged?: () => void;
+  /** Called after a committed write that set the targets of an execution. */
+  onExecutionChanged?: (executionId: string) => void;
+  /** Called after a committed update or deletion of a target. */
+  onTargetChanged?: (targetId: string) => void;
   /** Clock in Unix milliseconds; tests may replace it. */
   now?: () => number;
 }

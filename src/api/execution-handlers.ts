@@ -67,12 +67,14 @@ export function createExecutionHandlers(deps: ActionServiceDeps) {
           deps.maxTargetsPerExecution,
         );
       }
-      const setDate = database.transaction(() => {
+      const result = database.transaction(() => {
         const current = executions.get(id);
         if (sameList(current?.targetIds ?? [], request.targets)) {
-          return current === undefined
-            ? zeroTimestamp
-            : timestampFromDate(current.changeDate);
+          const setDate =
+            current === undefined
+              ? zeroTimestamp
+              : timestampFromDate(current.changeDate);
+          return { setDate, written: false };
         }
         // Counting distinct ids makes a repeated id fail like a missing one,
         // as in ZITADEL.
@@ -83,10 +85,13 @@ export function createExecutionHandlers(deps: ActionServiceDeps) {
         // As for targets, the set date moves forward on every write.
         const date = Math.max(now(), (current?.changeDate ?? -1) + 1);
         executions.set(id, request.targets, date);
-        return timestampFromDate(date);
+        return { setDate: timestampFromDate(date), written: true };
       });
-      deps.onTargetsChanged?.();
-      return create(SetExecutionResponseSchema, { setDate });
+      // An unchanged list writes nothing, so the router stays as it is.
+      if (result.written) {
+        deps.onExecutionChanged?.(id);
+      }
+      return create(SetExecutionResponseSchema, { setDate: result.setDate });
     },
 
     listExecutions(request: ListExecutionsRequest): ListExecutionsResponse {

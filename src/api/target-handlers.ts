@@ -211,7 +211,7 @@ export function createTargetHandlers(deps: ActionServiceDeps) {
         }
         throw error;
       }
-      deps.onTargetsChanged?.();
+      deps.onTargetChanged?.(request.id);
       return create(UpdateTargetResponseSchema, {
         changeDate: timestampFromDate(date),
         signingKey,
@@ -224,7 +224,7 @@ export function createTargetHandlers(deps: ActionServiceDeps) {
       if (!deleted) {
         return create(DeleteTargetResponseSchema, {});
       }
-      deps.onTargetsChanged?.();
+      deps.onTargetChanged?.(request.id);
       return create(DeleteTargetResponseSchema, {
         deletionDate: timestampFromDate(now()),
       });
