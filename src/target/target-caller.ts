@@ -115,41 +115,6 @@ export function createTargetCaller(options: TargetCallerOptions): TargetCaller {
   };
   let closing: Promise<void> | undefined;
 
-  async function callWithinLimits(
-    target: TargetEndpoint,
-    body: Uint8Array,
-    callOptions: TargetRequestOptions,
-  ): Promise<Uint8Array> {
-    if (closing !== undefined) {
-      throw new TargetCallError(
-        `${describeTarget(target)}: the target caller is closed`,
-        { kind: "transport", targetId: target.id },
-      );
-    }
-    const running = inFlight.get(target.id) ?? 0;
-    if (running >= maxConcurrent) {
-      throw new TargetCallError(
-        `${describeTarget(target)}: ${running} calls already in flight, the maximum is ${maxConcurrent}`,
-        { kind: "overloaded", targetId: target.id },
-      );
-    }
-    inFlight.set(target.id, running + 1);
-    try {
-      if (!allowedEndpoints.has(target.endpoint)) {
-        checkEgress(options.egress, target);
-        rememberAllowed(target.endpoint);
-      }
-      return await sendTargetRequest(settings, target, body, callOptions);
-    } finally {
-      const remaining = (inFlight.get(target.id) ?? 1) - 1;
-      if (remaining === 0) {
-        inFlight.delete(target.id);
-      } else {
-        inFlight.set(target.id, remaining);
-      }
-    }
-  }
-
   async function call(
     target: TargetEndpoint,
     body: Uint8Array,
@@ -162,12 +127,40 @@ export function createTargetCaller(options: TargetCallerOptions): TargetCaller {
     }
     const started = performance.now();
     let outcome: TargetCallOutcome = "success";
+    let counted = false;
     try {
-      return await callWithinLimits(target, body, callOptions);
+      if (closing !== undefined) {
+        throw new TargetCallError(
+          `${describeTarget(target)}: the target caller is closed`,
+          { kind: "transport", targetId: target.id },
+        );
+      }
+      const running = inFlight.get(target.id) ?? 0;
+      if (running >= maxConcurrent) {
+        throw new TargetCallError(
+          `${describeTarget(target)}: ${running} calls already in flight, the maximum is ${maxConcurrent}`,
+          { kind: "overloaded", targetId: target.id },
+        );
+      }
+      inFlight.set(target.id, running + 1);
+      counted = true;
+      if (!allowedEndpoints.has(target.endpoint)) {
+        checkEgress(options.egress, target);
+        rememberAllowed(target.endpoint);
+      }
+      return await sendTargetRequest(settings, target, body, callOptions);
     } catch (error) {
       outcome = error instanceof TargetCallError ? error.kind : "transport";
       throw error;
     } finally {
+      if (counted) {
+        const remaining = (inFlight.get(target.id) ?? 1) - 1;
+        if (remaining === 0) {
+          inFlight.delete(target.id);
+        } else {
+          inFlight.set(target.id, remaining);
+        }
+      }
       if (options.metrics !== undefined) {
         const seconds = (performance.now() - started) / 1000;
         recordTargetCall(options.metrics, target.id, outcome, seconds);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import type { Dispatcher } from "undici";
 import { EgressDeniedError } from "./egress.js";
 import { discardBody, readBodyWithLimit } from "./read-body.js";
@@ -51,6 +52,9 @@ const undiciTimeoutCodes = new Set([
   "UND_ERR_BODY_TIMEOUT",
 ]);
 
+// Reason of the abort when a target's own timeout passes.
+const targetTimeout = Symbol("target timeout");
+
 /**
  * Sends one signed POST to a target and returns the response body. The
  * target's timeout covers connecting, the response and reading the body.
@@ -66,34 +70,56 @@ export async function sendTargetRequest(
   options: TargetRequestOptions,
 ): Promise<Uint8Array> {
   const url = parsedEndpoint(target.endpoint);
-  const timeoutSignal = AbortSignal.timeout(target.timeoutMs);
-  const signal =
-    options.signal === undefined
-      ? timeoutSignal
-      : AbortSignal.any([timeoutSignal, options.signal]);
-  const toCallError = (error: unknown): TargetCallError =>
-    classifyFailure(error, target, url.host, timeoutSignal, options.signal);
+  // undici accepts an EventEmitter as the signal. One emitter and one timer
+  // per call cost a fifth of an AbortController with AbortSignal.timeout
+  // and AbortSignal.any, which took a tenth of a loopback call.
+  const abort = new CallAbort();
+  const timer = setTimeout(() => abort.fire(targetTimeout), target.timeoutMs);
+  const callerSignal = options.signal;
+  const onCallerAbort = () => abort.fire(callerSignal?.reason);
+  if (callerSignal?.aborted) {
+    onCallerAbort();
+  } else {
+    callerSignal?.addEventListener("abort", onCallerAbort);
+  }
 
-  let response: Dispatcher.ResponseData;
+  let response: Dispatcher.ResponseData | undefined;
   try {
     response = await settings.dispatcher.request({
       origin: url.origin,
-      path: `${url.pathname}${url.search}`,
+      path: url.pathname + url.search,
       method: "POST",
       headers: buildHeaders(settings, target, url, body, options),
       body,
-      signal,
+      signal: abort,
     });
-  } catch (error) {
-    throw toCallError(error);
-  }
-  try {
     return await readResponse(settings, target, url.host, response);
   } catch (error) {
-    if (!(error instanceof TargetCallError)) {
+    if (response !== undefined && !(error instanceof TargetCallError)) {
       response.body.destroy();
     }
-    throw toCallError(error);
+    throw classifyFailure(error, target, url.host, abort);
+  } finally {
+    clearTimeout(timer);
+    callerSignal?.removeEventListener("abort", onCallerAbort);
+  }
+}
+
+/**
+ * The abort signal of one call, in the EventEmitter form that undici
+ * accepts: undici reads `aborted` and `reason` and listens for "abort".
+ */
+class CallAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown;
+
+  fire(reason: unknown): void {
+    if (this.aborted) {
+      return;
+    }
+    this.aborted = true;
+    this.reason = reason ?? new DOMException("aborted", "AbortError");
+    this.emit("abort");
   }
 }
 
@@ -115,40 +141,47 @@ async function readResponse(
   host: string,
   response: Dispatcher.ResponseData,
 ): Promise<Uint8Array> {
-  const prefix = `target "${target.id}" (${host})`;
-  const { statusCode } = response;
+  const { statusCode, headers } = response;
   if (statusCode < 200 || statusCode > 299) {
     void discardBody(response.body);
-    const retryAfter = response.headers["retry-after"];
-    throw new TargetCallError(`${prefix}: responded with HTTP ${statusCode}`, {
-      kind: "status",
-      targetId: target.id,
-      status: statusCode,
-      retryAfter:
-        typeof retryAfter === "string" ? retryAfter.trim() : undefined,
-    });
+    const retryAfter = headers["retry-after"];
+    throw new TargetCallError(
+      `target "${target.id}" (${host}): responded with HTTP ${statusCode}`,
+      {
+        kind: "status",
+        targetId: target.id,
+        status: statusCode,
+        retryAfter:
+          typeof retryAfter === "string" ? retryAfter.trim() : undefined,
+      },
+    );
   }
   const limit = settings.maxResponseBytes;
-  const read = await readBodyWithLimit(
-    response.body,
-    response.headers["content-length"],
-    limit,
-  );
+  const contentLength = headers["content-length"];
+  // Most webhooks answer with an empty body and a Content-Length of 0, so
+  // the body is skipped without reading it.
+  if (contentLength === "0") {
+    await response.body.dump();
+    return empty;
+  }
+  const read = await readBodyWithLimit(response.body, contentLength, limit);
   if (read.tooLarge) {
     throw new TargetCallError(
-      `${prefix}: response body exceeds the limit of ${limit} bytes`,
+      `target "${target.id}" (${host}): response body exceeds the limit of ${limit} bytes`,
       { kind: "response-too-large", targetId: target.id },
     );
   }
   const forwarded = findForwardedError(read.bytes);
   if (forwarded !== undefined) {
     throw new TargetCallError(
-      `${prefix}: target forwarded an error with forwardedStatusCode ${forwarded.forwardedStatusCode}`,
+      `target "${target.id}" (${host}): target forwarded an error with forwardedStatusCode ${forwarded.forwardedStatusCode}`,
       { kind: "forwarded", targetId: target.id, ...forwarded },
     );
   }
   return read.bytes;
 }
+
+const empty = new Uint8Array(0);
 
 function buildHeaders(
   settings: TargetRequestSettings,
@@ -244,8 +277,7 @@ function classifyFailure(
   error: unknown,
   target: TargetEndpoint,
   host: string,
-  timeoutSignal: AbortSignal,
-  callerSignal: AbortSignal | undefined,
+  signal: CallAbort,
 ): TargetCallError {
   if (error instanceof TargetCallError) {
     return error;
@@ -256,11 +288,11 @@ function classifyFailure(
       targetId: target.id,
       cause: error,
     });
-  if (timeoutSignal.aborted) {
-    return fail("timeout", `timed out after ${target.timeoutMs} ms`);
-  }
-  if (callerSignal?.aborted) {
-    const reason: unknown = callerSignal.reason;
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason === targetTimeout) {
+      return fail("timeout", `timed out after ${target.timeoutMs} ms`);
+    }
     return reason instanceof DOMException && reason.name === "TimeoutError"
       ? fail("timeout", "the caller's deadline passed")
       : fail("transport", "the caller aborted the request");

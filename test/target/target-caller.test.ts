@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
@@ -298,6 +299,29 @@ describe("createTargetCaller timeouts and transport", () => {
     setTimeout(() => controller.abort(), 50);
     const error = await callError(pending);
     expect(error.kind).toBe("transport");
+  });
+
+  it("fails at once when the caller's signal has already aborted", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const error = await callError(
+      caller.call(targetFor(), payload, { signal: controller.signal }),
+    );
+    expect(error.kind).toBe("transport");
+    expect(error.message).toContain("the caller aborted the request");
+    expect(stub.requests).toHaveLength(0);
+  });
+
+  it("leaves no listener on the caller's signal after its calls", async () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      await caller.call(targetFor(), payload, { signal: controller.signal });
+    }
+    stub.reply({ status: 500 });
+    await callError(
+      caller.call(targetFor(), payload, { signal: controller.signal }),
+    );
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 
   it("reports a caller deadline as timeout", async () => {
