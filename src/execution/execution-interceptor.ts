@@ -116,7 +116,8 @@ export function executionInterceptor(
 // from an empty message, so fields the body leaves out are cleared, and it
 // rejects unknown fields, as protojson does in ZITADEL.
 function parseAnswer(schema: DescMessage, body: Uint8Array): Message {
-  const json: unknown = JSON.parse(Buffer.from(body).toString("utf8"));
+  const text = Buffer.from(body.buffer, body.byteOffset, body.length);
+  const json: unknown = JSON.parse(text.toString("utf8"));
   return fromJson(schema, json as never);
 }
 

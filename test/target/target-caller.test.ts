@@ -247,6 +247,20 @@ describe("createTargetCaller forwarded errors", () => {
     expect(error.forwardedErrorMessage).toBe(message);
   });
 
+  it("rejects a forwarded field whose key is written with escapes", async () => {
+    stub.reply({ body: '{"f\\u006frwardedStatusCode":451}' });
+    const error = await callError(caller.call(targetFor(), payload));
+    expect(error.kind).toBe("forwarded");
+    expect(error.forwardedStatusCode).toBe(451);
+  });
+
+  it("accepts an answer that names forwarded fields only in values", async () => {
+    const body = '{"note":"forwardedStatusCode","n":1}';
+    stub.reply({ body });
+    const answer = await caller.call(targetFor(), payload);
+    expect(text(answer)).toBe(body);
+  });
+
   it("keeps the forwarded message out of the message", async () => {
     stub.reply({ json: { forwardedErrorMessage: "secret-reason" } });
     const error = await callError(caller.call(targetFor(), payload));
