@@ -1,3 +1,4 @@
+import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import {
   createServer,
@@ -22,7 +23,16 @@ import {
   sampleEventTypes,
   sampleFunctions,
 } from "../src/sample/index.js";
-import { type ActionsServer, createActionsServer } from "../src/server.js";
+import {
+  type ActionsServer,
+  createActionsServer,
+  type HostService,
+} from "../src/server.js";
+import type {
+  TargetProcessMessage,
+  TargetProcessRequest,
+  TargetReplyKind,
+} from "./target-process.js";
 
 /** Static admin token that every bench server accepts. It is no secret. */
 const BENCH_TOKEN = "bench-admin-token-0123456789abcdef";
@@ -41,6 +51,11 @@ export interface BenchServer {
   readonly users: Client<typeof UserService>;
   /** ActionService v2 client over gRPC (HTTP/2). */
   readonly actions: Client<typeof ActionService>;
+  /**
+   * Work that each sample handler awaits before it runs, when the server
+   * was started with `handlerHook`. Undefined runs the handler at once.
+   */
+  beforeHandler: (() => Promise<void>) | undefined;
   /** Closes the server and deletes its data folder. */
   stop(): Promise<void>;
 }
@@ -51,6 +66,11 @@ export interface BenchServerOptions {
   executionEngine?: boolean;
   /** Function names besides the sample's, for function executions. */
   functions?: readonly string[];
+  /**
+   * Wrap the sample's handlers so that `BenchServer.beforeHandler` runs
+   * first. Default: false, which serves the handlers as they are.
+   */
+  handlerHook?: boolean;
 }
 
 /**
@@ -64,6 +84,7 @@ export async function startBenchServer(
   options: BenchServerOptions = {},
 ): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "actions-bench-"));
+  let hook: (() => Promise<void>) | undefined;
   const config = defaultConfig({
     port: 0,
     host: "127.0.0.1",
@@ -76,7 +97,10 @@ export async function startBenchServer(
   const server = createActionsServer({
     config,
     logger: createLogger("silent"),
-    services: (host) => [createSampleUserService(host)],
+    services: (host) => {
+      const sample = createSampleUserService(host);
+      return [options.handlerHook ? withHook(sample, () => hook) : sample];
+    },
     eventTypes: sampleEventTypes,
     functions: [...sampleFunctions, ...(options.functions ?? [])],
     executionEngine: options.executionEngine,
@@ -92,10 +116,40 @@ export async function startBenchServer(
     baseUrl,
     users: createClient(UserService, transport),
     actions: createClient(ActionService, transport),
+    get beforeHandler() {
+      return hook;
+    },
+    set beforeHandler(next) {
+      hook = next;
+    },
     async stop() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+type Handler = (request: unknown, context: unknown) => unknown;
+
+// Returns the service with every method awaiting the current hook first.
+function withHook(
+  service: HostService,
+  current: () => (() => Promise<void>) | undefined,
+): HostService {
+  const wrapped: Record<string, Handler> = {};
+  const methods = service.implementation as unknown as Record<string, Handler>;
+  for (const [name, method] of Object.entries(methods)) {
+    wrapped[name] = async (request, context) => {
+      const hook = current();
+      if (hook !== undefined) {
+        await hook();
+      }
+      return method(request, context);
+    };
+  }
+  return {
+    service: service.service,
+    implementation: wrapped as unknown as HostService["implementation"],
   };
 }
 
@@ -168,6 +222,67 @@ export async function startBenchTarget(
       return closed;
     },
   };
+}
+
+/** Loopback target servers that run in a child process. */
+export interface TargetProcess {
+  /** Base URL of each server, without a trailing slash, in start order. */
+  readonly urls: readonly string[];
+  /** Body of the last request that server `index` received. */
+  lastBody(index: number): Promise<Buffer>;
+  /** Stops the process and with it every server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one node:http server on 127.0.0.1 per entry of `kinds` in a
+ * child process. Each reads the request body and responds with 200 on a
+ * kept-alive connection: "empty" with no body, "addHumanUser" with a new
+ * AddHumanUser request as JSON.
+ */
+export function startTargetProcess(
+  kinds: readonly TargetReplyKind[],
+): Promise<TargetProcess> {
+  const script = new URL("./target-process.js", import.meta.url);
+  const child = fork(script, [JSON.stringify(kinds)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => resolve()),
+  );
+  const pending = new Map<number, (body: Buffer) => void>();
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code, signal) =>
+      reject(
+        new Error(
+          `target process exited with code ${code} (signal ${signal}) before it was ready`,
+        ),
+      ),
+    );
+    child.on("message", (message: TargetProcessMessage) => {
+      if (message.type === "lastBody") {
+        pending.get(message.index)?.(Buffer.from(message.body, "base64"));
+        pending.delete(message.index);
+        return;
+      }
+      resolve({
+        urls: message.urls,
+        lastBody: (index) =>
+          new Promise((answer) => {
+            pending.set(index, answer);
+            const request: TargetProcessRequest = { type: "lastBody", index };
+            child.send(request);
+          }),
+        close: async () => {
+          if (child.connected) {
+            child.disconnect();
+          }
+          await exited;
+        },
+      });
+    });
+  });
 }
 
 /** Returns `count` names such as "bench-fn-0", for function executions. */

@@ -4,10 +4,19 @@ import { type LatencySummary, median, summarize } from "./stats.js";
 /** One operation under test. Each call must start a fresh request. */
 export type Operation = () => Promise<unknown>;
 
+/**
+ * An operation that times only a part of its work and returns that time
+ * in ms, such as a POST sent after an untimed RPC.
+ */
+export type TimedOperation = () => Promise<number>;
+
 /** A named operation that a comparison runs in alternating rounds. */
 export interface Variant {
   name: string;
+  /** The operation; it is timed whole unless `timed` is set. */
   run: Operation;
+  /** Used instead of `run` when set, with the time it reports. */
+  timed?: TimedOperation;
   /** Called before each round of this variant, outside the timed loop. */
   prepare?: () => Promise<void>;
 }
@@ -22,6 +31,18 @@ export async function sampleLatency(
     const started = performance.now();
     await operation();
     samples[i] = performance.now() - started;
+  }
+  return samples;
+}
+
+/** Runs `operation` `count` times one after another and returns the times it reports. */
+export async function sampleTimed(
+  operation: TimedOperation,
+  count: number,
+): Promise<number[]> {
+  const samples = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    samples[i] = await operation();
   }
   return samples;
 }
@@ -77,7 +98,11 @@ export async function compareLatency(
 ): Promise<VariantLatency[]> {
   for (const variant of variants) {
     await variant.prepare?.();
-    await sampleLatency(variant.run, options.warmUp);
+    if (variant.timed === undefined) {
+      await sampleLatency(variant.run, options.warmUp);
+    } else {
+      await sampleTimed(variant.timed, options.warmUp);
+    }
   }
   const samples = variants.map(() => [] as number[]);
   const roundP50s = variants.map(() => [] as number[]);
@@ -89,7 +114,10 @@ export async function compareLatency(
     for (const index of order) {
       const variant = variants[index] as Variant;
       await variant.prepare?.();
-      const roundSamples = await sampleLatency(variant.run, options.perRound);
+      const roundSamples =
+        variant.timed === undefined
+          ? await sampleLatency(variant.run, options.perRound)
+          : await sampleTimed(variant.timed, options.perRound);
       samples[index]?.push(...roundSamples);
       roundP50s[index]?.push(summarize(roundSamples).p50);
     }
