@@ -75,13 +75,10 @@ export async function sendTargetRequest(
   // and AbortSignal.any, which took a tenth of a loopback call.
   const abort = new CallAbort();
   const timer = setTimeout(() => abort.fire(targetTimeout), target.timeoutMs);
-  const callerSignal = options.signal;
-  const onCallerAbort = () => abort.fire(callerSignal?.reason);
-  if (callerSignal?.aborted) {
-    onCallerAbort();
-  } else {
-    callerSignal?.addEventListener("abort", onCallerAbort);
-  }
+  const unfollow =
+    options.signal === undefined
+      ? undefined
+      : followSignal(options.signal, abort);
 
   let response: Dispatcher.ResponseData | undefined;
   try {
@@ -101,8 +98,42 @@ export async function sendTargetRequest(
     throw classifyFailure(error, target, url.host, abort);
   } finally {
     clearTimeout(timer);
-    callerSignal?.removeEventListener("abort", onCallerAbort);
+    unfollow?.();
   }
+}
+
+// Calls in flight per caller signal. A signal such as the event
+// dispatcher's is shared by many calls at once, so each gets one listener
+// that fans out, not one per call, which would pass Node's limit of ten
+// and print a MaxListenersExceededWarning.
+const callsBySignal = new WeakMap<AbortSignal, Set<CallAbort>>();
+
+// Makes `abort` fire when `signal` aborts; the result stops that.
+function followSignal(signal: AbortSignal, abort: CallAbort): () => void {
+  if (signal.aborted) {
+    abort.fire(signal.reason);
+    return () => {};
+  }
+  let calls = callsBySignal.get(signal);
+  if (calls === undefined) {
+    const created = new Set<CallAbort>();
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const call of created) {
+          call.fire(signal.reason);
+        }
+      },
+      { once: true },
+    );
+    callsBySignal.set(signal, created);
+    calls = created;
+  }
+  calls.add(abort);
+  const following = calls;
+  return () => {
+    following.delete(abort);
+  };
 }
 
 /**

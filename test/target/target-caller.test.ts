@@ -326,16 +326,31 @@ describe("createTargetCaller timeouts and transport", () => {
     expect(stub.requests).toHaveLength(0);
   });
 
-  it("leaves no listener on the caller's signal after its calls", async () => {
+  it("adds one listener to a signal that many calls share", async () => {
+    stub.respondWith({ delayMs: 10_000 });
+    const wide = useCaller({ maxConcurrentPerTarget: 100 });
     const controller = new AbortController();
-    for (let i = 0; i < 20; i++) {
-      await caller.call(targetFor(), payload, { signal: controller.signal });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const pending = Array.from({ length: 20 }, () =>
+        callError(
+          wide.call(targetFor(), payload, { signal: controller.signal }),
+        ),
+      );
+      await stub.waitForRequests(20);
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+      controller.abort();
+      const errors = await Promise.all(pending);
+      expect(errors.map((error) => error.kind)).toEqual(
+        Array(20).fill("transport"),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
     }
-    stub.reply({ status: 500 });
-    await callError(
-      caller.call(targetFor(), payload, { signal: controller.signal }),
-    );
-    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 
   it("reports a caller deadline as timeout", async () => {
