@@ -1,5 +1,11 @@
 import { type DescMessage, fromJson, type Message } from "@bufbuild/protobuf";
-import { Code, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  type Interceptor,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
 import { callerKey } from "../caller-context.js";
 import { ActionsError } from "../errors.js";
 import {
@@ -10,6 +16,8 @@ import {
 import type { RoutedTarget } from "./router.js";
 import type { RouterSource } from "./router-source.js";
 import type { TargetRunner } from "./target-runner.js";
+
+type Next = Parameters<Interceptor>[0];
 
 /** Options of executionInterceptor. */
 export interface ExecutionInterceptorOptions {
@@ -34,7 +42,9 @@ export function executionInterceptor(
   options: ExecutionInterceptorOptions,
 ): Interceptor {
   const { router, runner } = options;
-  return (next) => async (request) => {
+  // Without matching targets the call goes straight to `next`, with no
+  // async function in between, because most methods have no execution.
+  return (next) => (request) => {
     if (
       request.stream ||
       options.exemptServices.has(request.service.typeName)
@@ -52,7 +62,23 @@ export function executionInterceptor(
     if (requestTargets.length === 0 && responseTargets.length === 0) {
       return next(request);
     }
+    return runTargets(request, next, {
+      fullMethod,
+      requestTargets,
+      responseTargets,
+    });
+  };
 
+  async function runTargets(
+    request: UnaryRequest,
+    next: Next,
+    route: {
+      fullMethod: string;
+      requestTargets: readonly RoutedTarget[];
+      responseTargets: readonly RoutedTarget[];
+    },
+  ): Promise<UnaryResponse | StreamResponse> {
+    const { fullMethod, requestTargets, responseTargets } = route;
     const caller = request.contextValues.get(callerKey);
     const identity: CallIdentity = {
       instanceId: options.instanceId,
@@ -109,7 +135,7 @@ export function executionInterceptor(
       signal: request.signal,
     });
     return { ...response, message: replaced };
-  };
+  }
 }
 
 // A call target's response body is the whole new message. fromJson starts
