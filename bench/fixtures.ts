@@ -244,7 +244,10 @@ export function startTargetProcess(
   kinds: readonly TargetReplyKind[],
 ): Promise<TargetProcess> {
   const script = new URL("./target-process.js", import.meta.url);
+  // No execArgv: a profiler flag of the harness would slow the targets
+  // down and write a second profile next to the harness's own.
   const child = fork(script, [JSON.stringify(kinds)], {
+    execArgv: [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const exited = new Promise<void>((resolve) =>

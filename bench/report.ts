@@ -48,7 +48,9 @@ function describeCommit(): string {
         stdio: ["ignore", "pipe", "ignore"],
       }).trim();
     const hash = run(["rev-parse", "--short", "HEAD"]);
-    const dirty = run(["status", "--porcelain"]) !== "";
+    // BENCHMARKS.md changes with every run, so it does not count.
+    const dirty =
+      run(["status", "--porcelain", "--", ".", ":!BENCHMARKS.md"]) !== "";
     return dirty ? `${hash} with uncommitted changes` : hash;
   } catch {
     return "unknown (not a git checkout)";
