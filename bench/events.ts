@@ -23,6 +23,9 @@ const MATCHED = "user.human.added";
 const UNMATCHED = "user.locked";
 // The server's default config.eventConcurrency.
 const DISPATCH_CONCURRENCY = 16;
+
+// Deliveries per second that the dispatcher must reach on one target.
+const DELIVERY_GOAL = 1000;
 // A failed delivery is retried seconds to hours later, and whenIdle waits
 // for it, so each wait is cut off instead.
 const IDLE_TIMEOUT_MS = 60_000;
@@ -221,8 +224,9 @@ function report(sizes: BenchSizes, numbers: EventNumbers): SectionResult {
       },
       {
         metric: `Deliveries per second to one webhook, dispatcher concurrency ${DISPATCH_CONCURRENCY}`,
-        goal: "",
+        goal: `≥ ${formatRate(DELIVERY_GOAL)}`,
         measured: formatRate(numbers.deliveryRate),
+        met: numbers.deliveryRate >= DELIVERY_GOAL,
       },
       {
         metric: `Bare POSTs per second, concurrency ${DISPATCH_CONCURRENCY}`,
