@@ -82,3 +82,13 @@ export function toConnectError(error: unknown): ConnectError {
     error,
   );
 }
+
+/**
+ * Returns the snake_case name of a code, as the Connect protocol and the
+ * log lines write it, for example "invalid_argument". A number that is no
+ * code returns "unknown".
+ */
+export function codeName(code: Code): string {
+  const name = Code[code] ?? "Unknown";
+  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}

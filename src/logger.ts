@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Code, type ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type Logger, pino } from "pino";
-import { toConnectError } from "./errors.js";
+import { codeName, toConnectError } from "./errors.js";
+import { rpcLogStateKey } from "./http/rejected-requests.js";
 
 export type { Logger } from "pino";
 
@@ -22,6 +23,10 @@ export function createLogger(level: string): Logger {
  */
 export function loggingInterceptor(logger: Logger): Interceptor {
   return (next) => async (request) => {
+    const state = request.contextValues.get(rpcLogStateKey);
+    if (state !== undefined) {
+      state.logged = true;
+    }
     const started = performance.now();
     const requestId = validRequestId(request.header.get("x-request-id"));
     const line = {
@@ -79,7 +84,3 @@ function validRequestId(value: string | null): string {
 }
 
 // Code names as the Connect protocol writes them, e.g. invalid_argument.
-function codeName(code: Code): string {
-  const name = Code[code] ?? "Unknown";
-  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-}

@@ -44,7 +44,9 @@ import {
   createHealthService,
   createHealthzHandler,
   createReflectionServices,
+  createRejectedRequestLog,
   createRestGateway,
+  type RejectedRequestLog,
   withCors,
 } from "./http/index.js";
 import { createDualProtocolServer } from "./http-server.js";
@@ -357,10 +359,12 @@ export function createActionsServer(
   const hostRoutes = new Map(
     (options.httpRoutes?.(host) ?? []).map((route) => [route.path, route]),
   );
+  const rejected = createRejectedRequestLog(logger);
   const handler = connectNodeAdapter({
     routes,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
+    contextValues: rejected.contextValues,
     fallback(request, response) {
       if (restGateway(request, response) || healthz(request, response)) {
         return;
@@ -370,12 +374,14 @@ export function createActionsServer(
         serveHostRoute(route, auth.authenticate, request, response, logger);
         return;
       }
-      serveFallback(request, response, metrics);
+      serveFallback(request, response, metrics, rejected);
     },
   });
   const http = createDualProtocolServer(
     withGrpcMessageEncoding(
-      withCors(handler, { allowedOrigins: config.corsAllowedOrigins }),
+      withCors(rejected.track(handler), {
+        allowedOrigins: config.corsAllowedOrigins,
+      }),
     ),
   );
 
@@ -435,6 +441,7 @@ function serveFallback(
     end(body: string): unknown;
   },
   metrics: MetricsRegistry,
+  rejected: RejectedRequestLog,
 ): void {
   const path = (request.url ?? "").split("?")[0];
   if (request.method === "GET" && path === "/metrics") {
@@ -450,6 +457,7 @@ function serveFallback(
     );
     return;
   }
+  rejected.notFound(request, 404);
   response.writeHead(404, { "content-type": "text/plain" });
   response.end("not found\n");
 }

@@ -14,6 +14,13 @@ export {
   ServingStatus,
 } from "./health.js";
 export { createReflectionServices, findFileOfSymbol } from "./reflection.js";
+export {
+  createRejectedRequestLog,
+  type RejectedRequestLog,
+  type RejectedRequestLogOptions,
+  type RpcLogState,
+  rpcLogStateKey,
+} from "./rejected-requests.js";
 export { errorToJson, httpStatusFromCode } from "./rest-errors.js";
 export {
   createRestGateway,
