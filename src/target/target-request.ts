@@ -80,7 +80,16 @@ export async function sendTargetRequest(
       ? undefined
       : followSignal(options.signal, abort);
 
+  const release = () => {
+    clearTimeout(timer);
+    unfollow?.();
+  };
+
   let response: Dispatcher.ResponseData | undefined;
+  // The body of a response outside 2xx is dropped after the call has
+  // failed. The timer and the caller's signal keep bounding that read, so
+  // a target cannot hold the connection open by sending it slowly.
+  let discarding: Promise<void> | undefined;
   try {
     response = await settings.dispatcher.request({
       origin: url.origin,
@@ -90,6 +99,11 @@ export async function sendTargetRequest(
       body,
       signal: abort,
     });
+    const { statusCode } = response;
+    if (statusCode < 200 || statusCode > 299) {
+      discarding = discardBody(response.body);
+      throw statusError(target, url.host, response);
+    }
     return await readResponse(settings, target, url.host, response);
   } catch (error) {
     if (response !== undefined && !(error instanceof TargetCallError)) {
@@ -97,8 +111,11 @@ export async function sendTargetRequest(
     }
     throw classifyFailure(error, target, url.host, abort);
   } finally {
-    clearTimeout(timer);
-    unfollow?.();
+    if (discarding === undefined) {
+      release();
+    } else {
+      void discarding.finally(release);
+    }
   }
 }
 
@@ -166,30 +183,17 @@ export function describeTarget(target: TargetEndpoint): string {
   }
 }
 
+// Reads the body of a 2xx response and checks it for a forwarded error.
 async function readResponse(
   settings: TargetRequestSettings,
   target: TargetEndpoint,
   host: string,
   response: Dispatcher.ResponseData,
 ): Promise<Uint8Array> {
-  const { statusCode, headers } = response;
-  if (statusCode < 200 || statusCode > 299) {
-    void discardBody(response.body);
-    const retryAfter = headers["retry-after"];
-    throw new TargetCallError(
-      `target "${target.id}" (${host}): responded with HTTP ${statusCode}`,
-      {
-        kind: "status",
-        targetId: target.id,
-        status: statusCode,
-        retryAfter:
-          typeof retryAfter === "string" ? retryAfter.trim() : undefined,
-      },
-    );
-  }
+  const { headers } = response;
   const limit = settings.maxResponseBytes;
   const contentLength = headers["content-length"];
-  // Most webhooks answer with an empty body and a Content-Length of 0, so
+  // Most webhooks respond with an empty body and a Content-Length of 0, so
   // the body is skipped without reading it.
   if (contentLength === "0") {
     await response.body.dump();
@@ -213,6 +217,25 @@ async function readResponse(
 }
 
 const empty = new Uint8Array(0);
+
+function statusError(
+  target: TargetEndpoint,
+  host: string,
+  response: Dispatcher.ResponseData,
+): TargetCallError {
+  const { statusCode } = response;
+  const retryAfter = response.headers["retry-after"];
+  return new TargetCallError(
+    `target "${target.id}" (${host}): responded with HTTP ${statusCode}`,
+    {
+      kind: "status",
+      targetId: target.id,
+      status: statusCode,
+      retryAfter:
+        typeof retryAfter === "string" ? retryAfter.trim() : undefined,
+    },
+  );
+}
 
 function buildHeaders(
   settings: TargetRequestSettings,

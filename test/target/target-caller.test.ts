@@ -288,6 +288,26 @@ describe("createTargetCaller timeouts and transport", () => {
     expect(error.kind).toBe("timeout");
   });
 
+  it("bounds the body of an error status by the timeout", async () => {
+    stub.reply({
+      status: 500,
+      chunks: ["a", "b", "c"],
+      chunkIntervalMs: 10_000,
+    });
+    const own = useCaller();
+    const error = await callError(
+      own.call(targetFor({ timeoutMs: 300 }), payload),
+    );
+    expect(error.kind).toBe("status");
+    expect(error.status).toBe(500);
+
+    // close waits for the body that is being dropped, which the target
+    // would send for 20 s without the timeout.
+    const started = Date.now();
+    await own.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it("fails when the connection is refused", async () => {
     const closedPort = await findClosedPort();
     const endpoint = `http://127.0.0.1:${closedPort}/hook`;
