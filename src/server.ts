@@ -48,6 +48,7 @@ import {
   createRestGateway,
   type RejectedRequestLog,
   withCors,
+  withEarlyResponseReset,
 } from "./http/index.js";
 import { createDualProtocolServer } from "./http-server.js";
 import { createIdGenerator, type IdGenerator } from "./id-generator.js";
@@ -378,10 +379,12 @@ export function createActionsServer(
     },
   });
   const http = createDualProtocolServer(
-    withGrpcMessageEncoding(
-      withCors(rejected.track(handler), {
-        allowedOrigins: config.corsAllowedOrigins,
-      }),
+    withEarlyResponseReset(
+      withGrpcMessageEncoding(
+        withCors(rejected.track(handler), {
+          allowedOrigins: config.corsAllowedOrigins,
+        }),
+      ),
     ),
   );
 

@@ -6,6 +6,7 @@ export {
   createOriginMatcher,
   withCors,
 } from "./cors.js";
+export { withEarlyResponseReset } from "./early-reset.js";
 export {
   createHealthService,
   createHealthzHandler,

@@ -1,0 +1,33 @@
+import { constants } from "node:http2";
+import type { NodeHandler } from "./types.js";
+
+/**
+ * Wraps a handler so that an HTTP/2 request whose response is complete
+ * before its body has been read to the end gets RST_STREAM with NO_ERROR
+ * after the response. RFC 9113, section 8.1, defines this as the way to
+ * ask a client to stop sending without an error. connect-node stops
+ * reading a body larger than readMaxBytes and responds at once, and
+ * without the reset a client such as curl keeps the stream open and waits
+ * to send the rest.
+ */
+export function withEarlyResponseReset(handler: NodeHandler): NodeHandler {
+  return (request, response) => {
+    if ("stream" in request) {
+      const { stream } = request;
+      // The compatibility layer sends the trailers, possibly none, from its
+      // own wantTrailers listener. The reset waits one turn of the event
+      // loop, so it goes out after them.
+      stream.once("wantTrailers", () => {
+        if (request.readableEnded) {
+          return;
+        }
+        setImmediate(() => {
+          if (!stream.closed) {
+            stream.close(constants.NGHTTP2_NO_ERROR);
+          }
+        });
+      });
+    }
+    handler(request, response);
+  };
+}
