@@ -18,7 +18,9 @@ export function withEarlyResponseReset(handler: NodeHandler): NodeHandler {
       // own wantTrailers listener. The reset waits one turn of the event
       // loop, so it goes out after them.
       stream.once("wantTrailers", () => {
-        if (request.readableEnded) {
+        // A client that has sent its whole request, such as a GET without
+        // a body that no handler read, has closed its side already.
+        if (request.readableEnded || stream.state.remoteClose === 1) {
           return;
         }
         setImmediate(() => {
