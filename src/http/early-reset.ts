@@ -27,6 +27,15 @@ export function withEarlyResponseReset(handler: NodeHandler): NodeHandler {
           if (!stream.closed) {
             stream.close(constants.NGHTTP2_NO_ERROR);
           }
+          // Node destroys a closed stream only once its readable side has
+          // ended, which never happens while unread data stays buffered.
+          // Without this the stream stays open, its response never emits
+          // "finish" and a graceful shutdown waits for it.
+          setImmediate(() => {
+            if (!stream.destroyed) {
+              stream.destroy();
+            }
+          });
         });
       });
     }

@@ -1,3 +1,4 @@
+import { constants } from "node:http2";
 import {
   type Code,
   type ContextValues,
@@ -27,7 +28,7 @@ export const rpcLogStateKey = createContextKey<RpcLogState | undefined>(
 export interface RejectedRequestLogOptions {
   /**
    * Maximum lines per second for rejected requests. Further ones are
-   * counted, and the next line that is written reports the count.
+   * dropped, and one warning at the end of the second reports how many.
    * Default: 20.
    */
   maxLinesPerSecond?: number;
@@ -53,18 +54,18 @@ export function createRejectedRequestLog(
   options: RejectedRequestLogOptions = {},
 ): RejectedRequestLog {
   const responses = new WeakMap<NodeRequest, NodeResponse>();
-  const allowLine = createLineLimit(options.maxLinesPerSecond ?? 20);
+  const limit = createLineLimit(options.maxLinesPerSecond ?? 20, (dropped) =>
+    logger.warn({ suppressed: dropped }, "rejected request lines dropped"),
+  );
 
   const write = (fields: Record<string, unknown>, message: string) => {
-    const suppressed = allowLine();
-    if (suppressed === undefined) {
+    if (!limit.allow()) {
       return;
     }
-    const line = suppressed > 0 ? { ...fields, suppressed } : fields;
     if (Number(fields.httpStatus) >= 500) {
-      logger.error(line, message);
+      logger.error(fields, message);
     } else {
-      logger.info(line, message);
+      logger.info(fields, message);
     }
   };
 
@@ -79,7 +80,9 @@ export function createRejectedRequestLog(
       if (response !== undefined) {
         const started = performance.now();
         response.once("finish", () => {
-          if (state.logged) {
+          // A client that went away before the response canceled the call;
+          // it was not rejected.
+          if (state.logged || !response.headersSent || canceled(request)) {
             return;
           }
           write(
@@ -104,8 +107,25 @@ export function createRejectedRequestLog(
   };
 }
 
+// Returns whether the client aborted the request: the HTTP/1.1 connection
+// closed early, or the HTTP/2 stream was reset with an error code.
+function canceled(request: NodeRequest): boolean {
+  if (request.aborted) {
+    return true;
+  }
+  const code = "stream" in request ? request.stream.rstCode : undefined;
+  return code !== undefined && code !== constants.NGHTTP2_NO_ERROR;
+}
+
+// Longest path written to a line. The path comes from the client, so a
+// longer one is cut.
+const MAX_PATH_LENGTH = 256;
+
 function pathOf(request: { url?: string }): string {
-  return (request.url ?? "").split("?")[0] ?? "";
+  const path = (request.url ?? "").split("?")[0] ?? "";
+  return path.length > MAX_PATH_LENGTH
+    ? `${path.slice(0, MAX_PATH_LENGTH)}...`
+    : path;
 }
 
 // Returns the code from the grpc-status header of a trailers-only response,
@@ -126,26 +146,46 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
-// Returns a function that allows `perSecond` lines in each second. It
-// returns undefined for a line that must be dropped, and otherwise the
-// number of lines dropped since the last allowed one.
-function createLineLimit(perSecond: number): () => number | undefined {
+/**
+ * Allows `perSecond` lines in each one-second window. When a window has
+ * dropped lines, `report` receives their count once the window ends, so a
+ * burst that is followed by silence is still counted.
+ */
+function createLineLimit(
+  perSecond: number,
+  report: (dropped: number) => void,
+): { allow(): boolean } {
   let windowStart = 0;
   let written = 0;
   let dropped = 0;
-  return () => {
-    const now = Date.now();
-    if (now - windowStart >= 1000) {
-      windowStart = now;
-      written = 0;
+  let reportTimer: NodeJS.Timeout | undefined;
+
+  const flush = () => {
+    reportTimer = undefined;
+    if (dropped > 0) {
+      report(dropped);
+      dropped = 0;
     }
-    if (written >= perSecond) {
+  };
+
+  return {
+    allow() {
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        written = 0;
+      }
+      if (written < perSecond) {
+        written++;
+        return true;
+      }
       dropped++;
-      return undefined;
-    }
-    written++;
-    const report = dropped;
-    dropped = 0;
-    return report;
+      if (reportTimer === undefined) {
+        reportTimer = setTimeout(flush, windowStart + 1000 - now);
+        // The report must not keep a stopping process alive.
+        reportTimer.unref();
+      }
+      return false;
+    },
   };
 }

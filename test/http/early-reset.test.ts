@@ -1,4 +1,12 @@
-import { connect } from "node:http2";
+import { type ClientHttp2Session, connect } from "node:http2";
+import { Code } from "@connectrpc/connect";
+import { ActionService } from "../../gen/zitadel/action/v2/action_service_pb.js";
+import {
+  type CapturedLogs,
+  captureLogs,
+} from "../security/security-fixture.js";
+import { clientFor, closeGrpcJsClients } from "../support/clients.js";
+import { rpcError } from "../support/rpc-error.js";
 import {
   authHeader,
   startTestServer,
@@ -10,6 +18,7 @@ import {
 // instead of keeping the stream open.
 
 const listTargets = "/zitadel.action.v2.ActionService/ListTargets";
+const createTarget = "/zitadel.action.v2.ActionService/CreateTarget";
 const maxRequestBytes = 1024;
 const chunk = Buffer.alloc(16 * 1024, 1);
 // The client offers up to 1 MiB in 16 KiB chunks. A stream that stays
@@ -17,13 +26,19 @@ const chunk = Buffer.alloc(16 * 1024, 1);
 // most 64 times 200 ms.
 const maxChunks = 64;
 
+let logs: CapturedLogs;
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({ config: { maxRequestBytes } });
+  logs = captureLogs();
+  server = await startTestServer({
+    config: { maxRequestBytes },
+    logger: logs.logger,
+  });
 });
 
 afterAll(async () => {
+  closeGrpcJsClients();
   await server.stop();
 });
 
@@ -39,8 +54,13 @@ interface Upload {
 
 // Sends `prefix`, then chunks until the stream closes or the chunks run
 // out, and waits at most 200 ms for flow control before each chunk.
-async function upload(contentType: string, prefix: Buffer): Promise<Upload> {
-  const session = connect(server.baseUrl);
+// Closes the session at the end unless the caller passes its own.
+async function upload(
+  contentType: string,
+  prefix: Buffer,
+  ownSession?: ClientHttp2Session,
+): Promise<Upload> {
+  const session = ownSession ?? connect(server.baseUrl);
   try {
     const stream = session.request({
       ":method": "POST",
@@ -87,8 +107,14 @@ async function upload(contentType: string, prefix: Buffer): Promise<Upload> {
     await closed;
     return result;
   } finally {
-    session.close();
+    if (ownSession === undefined) {
+      session.close();
+    }
   }
+}
+
+function rejectedLines(): Record<string, unknown>[] {
+  return logs.linesWithMessage("rpc rejected before the handler");
 }
 
 // A gRPC frame header that declares a 10 MB message.
@@ -124,6 +150,42 @@ describe("early response reset", () => {
     });
     expect(result.closedEarly).toBe(true);
     expect(result.sent).toBeLessThan(512 * 1024);
+  });
+
+  // grpc-js sends the whole message at once and keeps its connection
+  // open, so only the server can end its side of the stream, which still
+  // holds unread data.
+  it("ends the stream so the rejection is logged", async () => {
+    const before = rejectedLines().length;
+    const actions = clientFor(ActionService, "grpc-js", server.baseUrl);
+    const error = await rpcError(
+      actions.createTarget({ name: "n".repeat(70_000) }),
+    );
+    expect(error.code).toBe(Code.ResourceExhausted);
+
+    // The line is written when the server's stream closes.
+    for (let i = 0; i < 50 && rejectedLines().length === before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const lines = logs
+      .linesWithMessage("rpc rejected before the handler")
+      .slice(before);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.procedure).toBe(createTarget);
+    expect(lines[0]?.code).toBe("resource_exhausted");
+  });
+
+  it("lets the server stop at once after an upload", async () => {
+    const own = await startTestServer({ config: { maxRequestBytes } });
+    const actions = clientFor(ActionService, "grpc-js", own.baseUrl);
+    const error = await rpcError(
+      actions.createTarget({ name: "n".repeat(200_000) }),
+    );
+    expect(error.code).toBe(Code.ResourceExhausted);
+
+    const started = Date.now();
+    await own.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it("leaves a request within the limit alone", async () => {

@@ -1,4 +1,4 @@
-import { type ClientHttp2Session, connect } from "node:http2";
+import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { createRejectedRequestLog } from "../../src/http/index.js";
 import {
   type CapturedLogs,
@@ -134,6 +134,30 @@ describe("rejected request log", () => {
     expect(lines[0]?.code).toBe(codes[status]);
   });
 
+  it("writes no line for a client that cancels mid-upload", async () => {
+    const before = logs.linesWithMessage(rejectedMessage).length;
+    const session: ClientHttp2Session = connect(server.baseUrl);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": listTargets,
+        "content-type": "application/grpc",
+        te: "trailers",
+        ...authHeader,
+      });
+      stream.on("error", () => {});
+      // Half of a frame that declares 100 bytes, then a cancel.
+      stream.write(Buffer.from([0, 0, 0, 0, 100, 1, 2, 3]));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      stream.close(constants.NGHTTP2_CANCEL);
+      await new Promise((resolve) => stream.on("close", resolve));
+    } finally {
+      session.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(logs.linesWithMessage(rejectedMessage)).toHaveLength(before);
+  });
+
   it("logs a path that matches no route", async () => {
     const response = await fetch(`${server.baseUrl}/no/such/path?x=1`, {
       method: "POST",
@@ -200,12 +224,24 @@ describe("rejected request log limit", () => {
     }
     expect(captured.linesWithMessage(noRouteMessage)).toHaveLength(5);
 
+    // The count arrives when the second ends, with no further request.
     await new Promise((resolve) => setTimeout(resolve, 1100));
+    const reports = captured.linesWithMessage("rejected request lines dropped");
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.suppressed).toBe(7);
+    expect(reports[0]?.level).toBe(40);
+
     log.notFound({ method: "GET", url: "/scan/last" }, 404);
-    const lines = captured.linesWithMessage(noRouteMessage);
-    expect(lines).toHaveLength(6);
-    expect(lines[5]?.path).toBe("/scan/last");
-    expect(lines[5]?.suppressed).toBe(7);
+    expect(captured.linesWithMessage(noRouteMessage)).toHaveLength(6);
+  });
+
+  it("cuts a long path", () => {
+    const captured = captureLogs();
+    const log = createRejectedRequestLog(captured.logger);
+    log.notFound({ method: "GET", url: `/${"a".repeat(5000)}?q=1` }, 404);
+    const path = String(captured.linesWithMessage(noRouteMessage)[0]?.path);
+    expect(path).toHaveLength(259);
+    expect(path.endsWith("...")).toBe(true);
   });
 
   it("logs server errors at level error", () => {
