@@ -11,6 +11,12 @@ const texts: Record<string, string> = {
   "Errors.Target.AlreadyExists": "Target already exists",
   "Errors.Target.PayloadTypeUnsupported":
     "Payload type is not supported yet, use PAYLOAD_TYPE_JSON",
+  "Errors.Target.InvalidPublicKey": "Public key is invalid",
+  "Errors.Target.InvalidExpirationDate": "Expiration date is invalid",
+  "Errors.Target.PublicKeyExpired": "Public key has expired",
+  "Errors.Target.PublicKeyActive": "Public key is active",
+  "Errors.Execution.MissingEncryptionKey":
+    "Target has no active public key to encrypt the payload",
   "Errors.Execution.Invalid": "Execution is invalid",
   "Errors.Execution.ConditionInvalid": "Execution condition is invalid",
   "Errors.Execution.TooManyTargets": "Execution has too many targets",

@@ -61,6 +61,7 @@ import {
 import {
   createExecutionRepository,
   createHostStore,
+  createPublicKeyRepository,
   createRoutingReader,
   createTargetRepository,
   type Database,
@@ -211,6 +212,7 @@ export function createActionsServer(
   const secretBox = createSecretBox(masterKey);
   const targets = createTargetRepository(database, secretBox);
   const executions = createExecutionRepository(database);
+  const publicKeys = createPublicKeyRepository(database);
   const router = createRouterSource(createRoutingReader(database, secretBox));
 
   const metrics = new MetricsRegistry();
@@ -279,6 +281,7 @@ export function createActionsServer(
     database,
     targets,
     executions,
+    publicKeys,
     registry,
     newId,
     maxTargetsPerExecution: config.maxTargetsPerExecution,

@@ -3,6 +3,7 @@ import type { IdGenerator } from "../id-generator.js";
 import type {
   Database,
   ExecutionRepository,
+  PublicKeyRepository,
   TargetRepository,
 } from "../storage/index.js";
 
@@ -11,6 +12,7 @@ export interface ActionServiceDeps {
   database: Database;
   targets: TargetRepository;
   executions: ExecutionRepository;
+  publicKeys: PublicKeyRepository;
   registry: Registry;
   newId: IdGenerator;
   /** Most targets one execution may call. */

@@ -61,6 +61,61 @@ export function targetEndpointDenied(
   );
 }
 
+export function publicKeyInvalid(reason: string): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "ErrPublicKeyFormat",
+    "Errors.Target.InvalidPublicKey",
+    `Public key is invalid: ${reason}; give the PEM of a PKIX ("PUBLIC KEY") RSA key or EC key on P-256, P-384 or P-521`,
+  );
+}
+
+export function publicKeyExpirationInvalid(expiration: string): ActionsError {
+  return new ActionsError(
+    Code.InvalidArgument,
+    "ErrExpirationDateBeforeNow",
+    "Errors.Target.InvalidExpirationDate",
+    `Expiration date is invalid: ${expiration} is in the past; give a future date or leave it unset`,
+  );
+}
+
+/**
+ * Creates the error for a missing target or key in the public key
+ * methods. ZITADEL reports it as FailedPrecondition, not NotFound.
+ */
+export function publicKeyTargetNotFound(
+  id: string,
+  targetId: string,
+  keyId?: string,
+): ActionsError {
+  return new ActionsError(
+    Code.FailedPrecondition,
+    id,
+    "Errors.Target.NotFound",
+    keyId === undefined
+      ? `Target not found: no target has the id "${targetId}"`
+      : `Target not found: target "${targetId}" has no public key "${keyId}"`,
+  );
+}
+
+export function publicKeyExpired(keyId: string): ActionsError {
+  return new ActionsError(
+    Code.FailedPrecondition,
+    "COMMAND-SAF4g",
+    "Errors.Target.PublicKeyExpired",
+    `Public key has expired: key "${keyId}" cannot be activated; add a new key`,
+  );
+}
+
+export function publicKeyActive(keyId: string): ActionsError {
+  return new ActionsError(
+    Code.FailedPrecondition,
+    "ErrPublicKeyDeleteActiveKey",
+    "Errors.Target.PublicKeyActive",
+    `Public key is active: deactivate key "${keyId}" before removing it`,
+  );
+}
+
 export function payloadTypeUnsupported(name: string): ActionsError {
   return new ActionsError(
     Code.InvalidArgument,

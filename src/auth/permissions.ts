@@ -42,8 +42,7 @@ const baselineMethods: Record<string, string> = {
   ListExecutionServices: AUTHENTICATED,
 };
 
-// Later upstream additions that exist in v2 only. This service does not
-// serve them yet; the entries keep them protected once it does.
+// Later upstream additions that exist in v2 only.
 const publicKeyMethods: Record<string, string> = {
   AddPublicKey: ActionPermission.targetWrite,
   ActivatePublicKey: ActionPermission.targetWrite,

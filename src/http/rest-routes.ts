@@ -20,7 +20,14 @@ export interface RestRoute {
    * body is ignored and query parameters set request fields instead.
    */
   body?: "*";
+  /**
+   * Full name of the only service that has the RPC, e.g.
+   * zitadel.action.v2.ActionService. Other services skip the route.
+   */
+  onlyIn?: string;
 }
+
+const ACTION_SERVICE_V2 = "zitadel.action.v2.ActionService";
 
 /**
  * The REST paths of zitadel.action.v2.ActionService and its v2beta twin,
@@ -70,6 +77,39 @@ export const actionServiceRestRoutes: readonly RestRoute[] = [
     path: "/actions/executions/services",
     rpc: "ListExecutionServices",
   },
+  // The public key methods exist only in v2.
+  {
+    method: "POST",
+    path: "/actions/targets/{target_id}/publickeys",
+    rpc: "AddPublicKey",
+    body: "*",
+    onlyIn: ACTION_SERVICE_V2,
+  },
+  {
+    method: "POST",
+    path: "/actions/targets/{target_id}/publickeys/{key_id}/activate",
+    rpc: "ActivatePublicKey",
+    onlyIn: ACTION_SERVICE_V2,
+  },
+  {
+    method: "POST",
+    path: "/actions/targets/{target_id}/publickeys/{key_id}/deactivate",
+    rpc: "DeactivatePublicKey",
+    onlyIn: ACTION_SERVICE_V2,
+  },
+  {
+    method: "DELETE",
+    path: "/actions/targets/{target_id}/publickeys/{key_id}",
+    rpc: "RemovePublicKey",
+    onlyIn: ACTION_SERVICE_V2,
+  },
+  {
+    method: "POST",
+    path: "/actions/targets/{target_id}/publickeys/search",
+    rpc: "ListPublicKeys",
+    body: "*",
+    onlyIn: ACTION_SERVICE_V2,
+  },
 ];
 
 /** A path segment: fixed text, or a request field to bind. */
@@ -106,6 +146,9 @@ export function compileRoutes(
   for (const service of services) {
     const prefix = `/${versionOf(service)}`;
     for (const route of routes) {
+      if (route.onlyIn !== undefined && route.onlyIn !== service.typeName) {
+        continue;
+      }
       const rpc = service.methods.find((method) => method.name === route.rpc);
       if (rpc === undefined || rpc.methodKind !== "unary") {
         throw new Error(

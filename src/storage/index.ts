@@ -41,6 +41,14 @@ export {
   type SqlValue,
 } from "./host-store.js";
 export {
+  createInstanceSigningKeyRepository,
+  createPublicKeyRepository,
+  type InstanceSigningKeyRecord,
+  type InstanceSigningKeyRepository,
+  type PublicKeyRecord,
+  type PublicKeyRepository,
+} from "./public-key-repository.js";
+export {
   createRoutingReader,
   type RoutingReader,
   type RoutingRow,

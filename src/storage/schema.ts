@@ -1,9 +1,11 @@
+import { sql } from "drizzle-orm";
 import {
   index,
   integer,
   primaryKey,
   sqliteTable,
   text,
+  uniqueIndex,
 } from "drizzle-orm/sqlite-core";
 
 /**
@@ -59,3 +61,43 @@ export const executionTargets = sqliteTable(
     index("execution_targets_target_id_idx").on(table.targetId),
   ],
 );
+
+/**
+ * Public keys of targets, which PAYLOAD_TYPE_JWE bodies are encrypted to.
+ * The partial unique index keeps at most one active key per target.
+ */
+export const targetPublicKeys = sqliteTable(
+  "target_public_keys",
+  {
+    keyId: text("key_id").primaryKey(),
+    targetId: text("target_id")
+      .notNull()
+      .references(() => targets.id, { onDelete: "cascade" }),
+    active: integer("active", { mode: "boolean" }).notNull().default(false),
+    /** PEM text of the PKIX key. */
+    publicKey: text("public_key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    /** Unix milliseconds; null when the key never expires. */
+    expirationDate: integer("expiration_date"),
+    creationDate: integer("creation_date").notNull(),
+    changeDate: integer("change_date").notNull(),
+  },
+  (table) => [
+    index("target_public_keys_target_id_idx").on(table.targetId),
+    uniqueIndex("target_public_keys_active_idx")
+      .on(table.targetId)
+      .where(sql`${table.active} = 1`),
+  ],
+);
+
+/**
+ * Key pairs that sign PAYLOAD_TYPE_JWT bodies. The private key is a PKCS#8
+ * PEM, stored encrypted (AES-256-GCM); the public key is a JWK.
+ */
+export const instanceSigningKeys = sqliteTable("instance_signing_keys", {
+  keyId: text("key_id").primaryKey(),
+  algorithm: text("algorithm").notNull(),
+  privateKey: text("private_key").notNull(),
+  publicJwk: text("public_jwk").notNull(),
+  creationDate: integer("creation_date").notNull(),
+});

@@ -10,6 +10,7 @@ import { createRegistry } from "../../src/execution/registry.js";
 import { createIdGenerator } from "../../src/id-generator.js";
 import {
   createExecutionRepository,
+  createPublicKeyRepository,
   createTargetRepository,
   type Database,
   openDatabase,
@@ -29,6 +30,7 @@ beforeEach(() => {
     database,
     targets: createTargetRepository(database, plain),
     executions: createExecutionRepository(database),
+    publicKeys: createPublicKeyRepository(database),
     registry: createRegistry({ services: [], functions: ["preuserinfo"] }),
     newId: createIdGenerator(1),
     maxTargetsPerExecution: 20,

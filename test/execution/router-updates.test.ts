@@ -24,6 +24,7 @@ import { createIdGenerator } from "../../src/id-generator.js";
 import { createSecretBox } from "../../src/secret-box.js";
 import {
   createExecutionRepository,
+  createPublicKeyRepository,
   createRoutingReader,
   createTargetRepository,
   type Database,
@@ -336,6 +337,7 @@ function openFixture(): Fixture {
     database,
     targets: createTargetRepository(database, secretBox),
     executions: createExecutionRepository(database),
+    publicKeys: createPublicKeyRepository(database),
     registry: createRegistry({
       services: [ActionServiceV2, ActionServiceV2beta],
       functions,

@@ -29,6 +29,7 @@ import { createLogger, loggingInterceptor } from "../../src/logger.js";
 import { createSecretBox } from "../../src/secret-box.js";
 import {
   createExecutionRepository,
+  createPublicKeyRepository,
   createTargetRepository,
   openDatabase,
 } from "../../src/storage/index.js";
@@ -87,6 +88,7 @@ export async function startHttpTestServer(
     database,
     targets,
     executions,
+    publicKeys: createPublicKeyRepository(database),
     registry,
     newId: createIdGenerator(1),
     maxTargetsPerExecution: 20,

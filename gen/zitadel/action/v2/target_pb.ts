@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file zitadel/action/v2/target.proto.
  */
 export const file_zitadel_action_v2_target: GenFile = /*@__PURE__*/
-  fileDesc("Ch56aXRhZGVsL2FjdGlvbi92Mi90YXJnZXQucHJvdG8SEXppdGFkZWwuYWN0aW9uLnYyIrwDCgZUYXJnZXQSCgoCaWQYASABKAkSMQoNY3JlYXRpb25fZGF0ZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY2hhbmdlX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5hbWUYBCABKAkSNgoMcmVzdF93ZWJob29rGAUgASgLMh4ueml0YWRlbC5hY3Rpb24udjIuUkVTVFdlYmhvb2tIABIwCglyZXN0X2NhbGwYBiABKAsyGy56aXRhZGVsLmFjdGlvbi52Mi5SRVNUQ2FsbEgAEjIKCnJlc3RfYXN5bmMYByABKAsyHC56aXRhZGVsLmFjdGlvbi52Mi5SRVNUQXN5bmNIABIqCgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGVuZHBvaW50GAkgASgJEhMKC3NpZ25pbmdfa2V5GAogASgJEjQKDHBheWxvYWRfdHlwZRgLIAEoDjIeLnppdGFkZWwuYWN0aW9uLnYyLlBheWxvYWRUeXBlQg0KC3RhcmdldF90eXBlIikKC1JFU1RXZWJob29rEhoKEmludGVycnVwdF9vbl9lcnJvchgBIAEoCCImCghSRVNUQ2FsbBIaChJpbnRlcnJ1cHRfb25fZXJyb3IYASABKAgiCwoJUkVTVEFzeW5jKm4KC1BheWxvYWRUeXBlEhwKGFBBWUxPQURfVFlQRV9VTlNQRUNJRklFRBAAEhUKEVBBWUxPQURfVFlQRV9KU09OEAESFAoQUEFZTE9BRF9UWVBFX0pXVBACEhQKEFBBWUxPQURfVFlQRV9KV0UQA2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch56aXRhZGVsL2FjdGlvbi92Mi90YXJnZXQucHJvdG8SEXppdGFkZWwuYWN0aW9uLnYyIrwDCgZUYXJnZXQSCgoCaWQYASABKAkSMQoNY3JlYXRpb25fZGF0ZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY2hhbmdlX2RhdGUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5hbWUYBCABKAkSNgoMcmVzdF93ZWJob29rGAUgASgLMh4ueml0YWRlbC5hY3Rpb24udjIuUkVTVFdlYmhvb2tIABIwCglyZXN0X2NhbGwYBiABKAsyGy56aXRhZGVsLmFjdGlvbi52Mi5SRVNUQ2FsbEgAEjIKCnJlc3RfYXN5bmMYByABKAsyHC56aXRhZGVsLmFjdGlvbi52Mi5SRVNUQXN5bmNIABIqCgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGVuZHBvaW50GAkgASgJEhMKC3NpZ25pbmdfa2V5GAogASgJEjQKDHBheWxvYWRfdHlwZRgLIAEoDjIeLnppdGFkZWwuYWN0aW9uLnYyLlBheWxvYWRUeXBlQg0KC3RhcmdldF90eXBlIikKC1JFU1RXZWJob29rEhoKEmludGVycnVwdF9vbl9lcnJvchgBIAEoCCImCghSRVNUQ2FsbBIaChJpbnRlcnJ1cHRfb25fZXJyb3IYASABKAgiCwoJUkVTVEFzeW5jIu0BCglQdWJsaWNLZXkSDgoGa2V5X2lkGAEgASgJEg4KBmFjdGl2ZRgCIAEoCBISCgpwdWJsaWNfa2V5GAMgASgMEhMKC2ZpbmdlcnByaW50GAQgASgJEjMKD2V4cGlyYXRpb25fZGF0ZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNY3JlYXRpb25fZGF0ZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY2hhbmdlX2RhdGUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKm4KC1BheWxvYWRUeXBlEhwKGFBBWUxPQURfVFlQRV9VTlNQRUNJRklFRBAAEhUKEVBBWUxPQURfVFlQRV9KU09OEAESFAoQUEFZTE9BRF9UWVBFX0pXVBACEhQKEFBBWUxPQURfVFlQRV9KV0UQA2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Target is an HTTP endpoint that executions call.
@@ -161,6 +161,68 @@ export type RESTAsync = Message<"zitadel.action.v2.RESTAsync"> & {
  */
 export const RESTAsyncSchema: GenMessage<RESTAsync> = /*@__PURE__*/
   messageDesc(file_zitadel_action_v2_target, 3);
+
+/**
+ * PublicKey is a key that PAYLOAD_TYPE_JWE bodies of a target are
+ * encrypted to.
+ *
+ * @generated from message zitadel.action.v2.PublicKey
+ */
+export type PublicKey = Message<"zitadel.action.v2.PublicKey"> & {
+  /**
+   * Identifier of the key, a decimal 64-bit number.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Whether bodies are encrypted to this key; at most one key of a target
+   * is active.
+   *
+   * @generated from field: bool active = 2;
+   */
+  active: boolean;
+
+  /**
+   * PEM of the PKIX (SubjectPublicKeyInfo) RSA or EC key.
+   *
+   * @generated from field: bytes public_key = 3;
+   */
+  publicKey: Uint8Array;
+
+  /**
+   * "SHA256:" and the unpadded standard base64 of the SHA-256 digest of the
+   * DER SubjectPublicKeyInfo.
+   *
+   * @generated from field: string fingerprint = 4;
+   */
+  fingerprint: string;
+
+  /**
+   * Unset when the key never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expiration_date = 5;
+   */
+  expirationDate?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp creation_date = 6;
+   */
+  creationDate?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp change_date = 7;
+   */
+  changeDate?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message zitadel.action.v2.PublicKey.
+ * Use `create(PublicKeySchema)` to create a new message.
+ */
+export const PublicKeySchema: GenMessage<PublicKey> = /*@__PURE__*/
+  messageDesc(file_zitadel_action_v2_target, 4);
 
 /**
  * PayloadType is the encoding of the body sent to a target.
