@@ -9,8 +9,6 @@ const texts: Record<string, string> = {
   "Errors.Target.InvalidURL": "Target has an invalid URL",
   "Errors.Target.NotFound": "Target not found",
   "Errors.Target.AlreadyExists": "Target already exists",
-  "Errors.Target.PayloadTypeUnsupported":
-    "Payload type is not supported yet, use PAYLOAD_TYPE_JSON",
   "Errors.Target.InvalidPublicKey": "Public key is invalid",
   "Errors.Target.InvalidExpirationDate": "Expiration date is invalid",
   "Errors.Target.PublicKeyExpired": "Public key has expired",

@@ -10,6 +10,7 @@ import {
   type ServiceImpl,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { JWK } from "jose";
 import { Registry as MetricsRegistry } from "prom-client";
 import { DeliveryService } from "../gen/actions/v1/delivery_service_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
@@ -29,6 +30,11 @@ import {
   type FunctionRunner,
 } from "./events/index.js";
 import { executionInterceptor } from "./execution/execution-interceptor.js";
+import { loadOrCreateInstanceSigningKey } from "./execution/instance-signing-key.js";
+import {
+  createPayloadEncoder,
+  withPayloadEncoding,
+} from "./execution/payload-encoder.js";
 import { createRegistry, type Registry } from "./execution/registry.js";
 import {
   createRouterSource,
@@ -43,6 +49,7 @@ import { withGrpcMessageEncoding } from "./grpc-message.js";
 import {
   createHealthService,
   createHealthzHandler,
+  createJwksHandler,
   createReflectionServices,
   createRejectedRequestLog,
   createRestGateway,
@@ -61,6 +68,7 @@ import {
 import {
   createExecutionRepository,
   createHostStore,
+  createInstanceSigningKeyRepository,
   createPublicKeyRepository,
   createRoutingReader,
   createTargetRepository,
@@ -220,19 +228,30 @@ export function createActionsServer(
     allow: config.egressAllow,
     resolve: options.resolve,
   });
-  const caller: TargetCaller = createTargetCaller({
-    egress,
-    maxResponseBytes: config.maxTargetResponseBytes,
-    maxConcurrentPerTarget: config.maxConcurrentCallsPerTarget,
-    metrics: createTargetMetrics(metrics),
+  const newId = createIdGenerator(config.machineId);
+  // JWT and JWE bodies are signed with the instance key, which is created
+  // on the first start and published at /oauth/v2/keys.
+  const signingKeys = createInstanceSigningKeyRepository(database, secretBox);
+  const signingKey = loadOrCreateInstanceSigningKey(signingKeys, newId);
+  const payloadEncoder = createPayloadEncoder({
+    signingKey,
+    activeKey: (targetId) => publicKeys.activeKey(targetId, Date.now()),
   });
+  const caller: TargetCaller = withPayloadEncoding(
+    createTargetCaller({
+      egress,
+      maxResponseBytes: config.maxTargetResponseBytes,
+      maxConcurrentPerTarget: config.maxConcurrentCallsPerTarget,
+      metrics: createTargetMetrics(metrics),
+    }),
+    payloadEncoder,
+  );
   const runner = createTargetRunner({
     caller,
     logger,
     maxConcurrentAsync: config.maxConcurrentAsyncCalls,
   });
 
-  const newId = createIdGenerator(config.machineId);
   const events = createEventOutbox({
     database,
     router,
@@ -360,6 +379,9 @@ export function createActionsServer(
     logger,
   });
   const healthz = createHealthzHandler(health);
+  const jwks = createJwksHandler(
+    signingKeys.list().map((key) => JSON.parse(key.publicJwk) as JWK),
+  );
   const hostRoutes = new Map(
     (options.httpRoutes?.(host) ?? []).map((route) => [route.path, route]),
   );
@@ -370,7 +392,11 @@ export function createActionsServer(
     readMaxBytes: config.maxRequestBytes,
     contextValues: rejected.contextValues,
     fallback(request, response) {
-      if (restGateway(request, response) || healthz(request, response)) {
+      if (
+        restGateway(request, response) ||
+        healthz(request, response) ||
+        jwks(request, response)
+      ) {
         return;
       }
       const route = hostRoutes.get((request.url ?? "").split("?")[0] ?? "");

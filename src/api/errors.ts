@@ -116,15 +116,6 @@ export function publicKeyActive(keyId: string): ActionsError {
   );
 }
 
-export function payloadTypeUnsupported(name: string): ActionsError {
-  return new ActionsError(
-    Code.InvalidArgument,
-    "COMMAND-7wq0p",
-    "Errors.Target.PayloadTypeUnsupported",
-    `Payload type ${name} is not supported yet: use PAYLOAD_TYPE_JSON or leave payload_type unset`,
-  );
-}
-
 export function limitExceeded(limit: number, max: number): ActionsError {
   return new ActionsError(
     Code.InvalidArgument,

@@ -29,7 +29,6 @@ import {
 import { targetToProto, timestampFromDate } from "./converters.js";
 import type { ActionServiceDeps } from "./deps.js";
 import {
-  payloadTypeUnsupported,
   targetEndpointDenied,
   targetEndpointInvalid,
   targetNameMissing,
@@ -290,11 +289,6 @@ function checkPayloadType(field: string, payloadType: PayloadType): void {
     PayloadType.JWT,
     PayloadType.JWE,
   ]);
-  // NOTE: JWT and JWE payloads need the instance's web keys and the
-  // targets' public keys, which this service does not manage yet.
-  if (payloadType === PayloadType.JWT || payloadType === PayloadType.JWE) {
-    throw payloadTypeUnsupported(PayloadType[payloadType] ?? "");
-  }
 }
 
 // Stricter than ZITADEL, which accepts anything Go's url.Parse accepts: an

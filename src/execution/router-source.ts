@@ -3,7 +3,7 @@ import type {
   RoutingRow,
   TargetRecord,
 } from "../storage/index.js";
-import type { TargetType } from "../target/index.js";
+import type { PayloadEncoding, TargetType } from "../target/index.js";
 import {
   buildRouter,
   executionTargets,
@@ -42,6 +42,17 @@ const targetTypes: Record<number, TargetType> = {
   2: "async",
 };
 
+// PayloadType numbers of the API; UNSPECIFIED (0) behaves as JSON.
+const payloadEncodings: Record<number, PayloadEncoding> = {
+  2: "jwt",
+  3: "jwe",
+};
+
+/** Converts a PayloadType number to the body encoding of a target. */
+export function payloadEncodingOf(payloadType: number): PayloadEncoding {
+  return payloadEncodings[payloadType] ?? "json";
+}
+
 /** Converts a stored target to the form the router and the caller use. */
 export function routedTarget(record: TargetRecord): RoutedTarget {
   return {
@@ -51,6 +62,7 @@ export function routedTarget(record: TargetRecord): RoutedTarget {
     signingKey: record.signingKey,
     type: targetTypes[record.targetType] ?? "webhook",
     interruptOnError: record.interruptOnError,
+    payloadType: payloadEncodingOf(record.payloadType),
   };
 }
 
@@ -164,6 +176,7 @@ function groupRows(rows: readonly RoutingRow[]): {
         signingKey: row.signingKey,
         type: targetTypes[row.targetType] ?? "webhook",
         interruptOnError: row.interruptOnError,
+        payloadType: payloadEncodingOf(row.payloadType),
       });
     }
   }

@@ -20,6 +20,11 @@ const forwardedCodes: Record<number, Code> = {
  * the server log.
  */
 export function executionErrorFrom(error: unknown): ActionsError {
+  // Errors raised before the call, such as a missing encryption key,
+  // already carry the client's code and id.
+  if (error instanceof ActionsError) {
+    return error;
+  }
   if (!(error instanceof TargetCallError)) {
     return new ActionsError(
       Code.FailedPrecondition,

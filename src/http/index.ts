@@ -14,6 +14,7 @@ export {
   type HealthServiceOptions,
   ServingStatus,
 } from "./health.js";
+export { createJwksHandler, JWKS_PATH } from "./jwks.js";
 export { createReflectionServices, findFileOfSymbol } from "./reflection.js";
 export {
   createRejectedRequestLog,

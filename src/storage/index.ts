@@ -47,6 +47,7 @@ export {
   type InstanceSigningKeyRepository,
   type PublicKeyRecord,
   type PublicKeyRepository,
+  type StoredInstanceSigningKey,
 } from "./public-key-repository.js";
 export {
   createRoutingReader,

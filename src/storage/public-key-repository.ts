@@ -34,7 +34,12 @@ export interface PublicKeyRepository {
   deactivate(targetId: string, keyId: string, changeDate: number): void;
   /** Deletes the key; false when it was absent. */
   delete(targetId: string, keyId: string): boolean;
-  /** The active key of the target that has not expired at `now`. */
+  /**
+   * The active key of the target that has not expired at `now`.
+   *
+   * NOTE: An expired active key counts as missing. Whether ZITADEL still
+   * encrypts to it is not confirmed.
+   */
   activeKey(targetId: string, now: number): PublicKeyRecord | undefined;
 }
 
@@ -130,7 +135,7 @@ export function createPublicKeyRepository(
   };
 }
 
-/** A key pair that signs PAYLOAD_TYPE_JWT bodies, with the private key open. */
+/** A key pair that signs PAYLOAD_TYPE_JWT bodies. */
 export interface InstanceSigningKeyRecord {
   keyId: string;
   /** JWS algorithm, e.g. ES256. */
@@ -143,10 +148,20 @@ export interface InstanceSigningKeyRecord {
   creationDate: number;
 }
 
+/** A stored instance signing key whose private key is not decrypted yet. */
+export interface StoredInstanceSigningKey
+  extends Omit<InstanceSigningKeyRecord, "privateKey"> {
+  /**
+   * Decrypts the private key. It throws when the master key differs from
+   * the one that encrypted it.
+   */
+  openPrivateKey(): string;
+}
+
 /** Reads and writes the instance signing keys. */
 export interface InstanceSigningKeyRepository {
-  /** Every key, oldest first. */
-  list(): InstanceSigningKeyRecord[];
+  /** Every key, oldest first, without decrypting the private keys. */
+  list(): StoredInstanceSigningKey[];
   insert(key: InstanceSigningKeyRecord): void;
 }
 
@@ -163,7 +178,10 @@ export function createInstanceSigningKeyRepository(
         .from(instanceSigningKeys)
         .orderBy(asc(instanceSigningKeys.creationDate))
         .all()
-        .map((row) => ({ ...row, privateKey: codec.open(row.privateKey) }));
+        .map(({ privateKey, ...row }) => ({
+          ...row,
+          openPrivateKey: () => codec.open(privateKey),
+        }));
     },
     insert(key) {
       db.insert(instanceSigningKeys)

@@ -11,6 +11,8 @@ export interface RoutingRow {
   timeoutMs: number;
   /** Decrypted signing key. */
   signingKey: string;
+  /** PayloadType number: 0 unspecified, 1 JSON, 2 JWT, 3 JWE. */
+  payloadType: number;
 }
 
 /**
@@ -32,10 +34,11 @@ export interface RoutingReader {
   loadExecutionsUsingTarget(targetId: string): RoutingRow[];
 }
 
-type RawRow = [string, string, number, number, string, number, string];
+type RawRow = [string, string, number, number, string, number, string, number];
 
 const selectRows = `select et.execution_id, t.id, t.target_type,
-       t.interrupt_on_error, t.endpoint, t.timeout_ms, t.signing_key
+       t.interrupt_on_error, t.endpoint, t.timeout_ms, t.signing_key,
+       t.payload_type
   from execution_targets et
   join targets t on t.id = et.target_id`;
 
@@ -89,6 +92,7 @@ export function createRoutingReader(
         endpoint: row[4],
         timeoutMs: row[5],
         signingKey: key.plaintext,
+        payloadType: row[7],
       };
     });
 

@@ -20,6 +20,7 @@ export {
 } from "./signing.js";
 export {
   createTargetCaller,
+  type PayloadEncoding,
   TargetCallError,
   type TargetCallErrorKind,
   type TargetCaller,

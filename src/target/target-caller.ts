@@ -16,7 +16,11 @@ import {
 
 export type { TargetCallErrorKind } from "./target-call-error.js";
 export { TargetCallError } from "./target-call-error.js";
-export type { TargetEndpoint, TargetRequestOptions } from "./target-request.js";
+export type {
+  PayloadEncoding,
+  TargetEndpoint,
+  TargetRequestOptions,
+} from "./target-request.js";
 
 const MAX_REMEMBERED_ENDPOINTS = 10_000;
 

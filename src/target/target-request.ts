@@ -23,7 +23,15 @@ export interface TargetEndpoint {
   timeoutMs: number;
   /** HMAC key for the signature headers. With "" no signature is sent. */
   signingKey: string;
+  /**
+   * Encoding of the body: "jwt" and "jwe" bodies are encoded by the caller
+   * that withPayloadEncoding returns. Default: "json".
+   */
+  payloadType?: PayloadEncoding;
 }
+
+/** Body encoding of a target, from its PayloadType. */
+export type PayloadEncoding = "json" | "jwt" | "jwe";
 
 /** Per-call options of {@link sendTargetRequest}. */
 export interface TargetRequestOptions {

@@ -290,6 +290,19 @@ describe.each(apiCases)("targets over $version $transport", (apiCase) => {
       expect(ms(target?.changeDate)).toBe(ms(created.creationDate));
     });
 
+    it.each([
+      ["JWT", PayloadType.JWT],
+      ["JWE", PayloadType.JWE],
+    ])("stores payload type %s", async (_, payloadType) => {
+      const created = await client.createTarget(
+        webhook(unique("payload"), { payloadType }),
+      );
+
+      const { target } = await client.getTarget({ id: created.id });
+
+      expect(target?.payloadType).toBe(payloadType);
+    });
+
     it("issues a new signing key per target", async () => {
       const first = await client.createTarget(webhook(unique("key")));
       const second = await client.createTarget(webhook(unique("key")));
@@ -352,8 +365,6 @@ describe.each(apiCases)("targets over $version $transport", (apiCase) => {
       ["file endpoint", { endpoint: "file:///etc/passwd" }, /endpoint/],
       ["javascript endpoint", { endpoint: "javascript:alert(1)" }, /endpoint/],
       ["endpoint without host", { endpoint: "http://" }, /endpoint/],
-      ["payload type JWT", { payloadType: PayloadType.JWT }, /JWT/],
-      ["payload type JWE", { payloadType: PayloadType.JWE }, /JWE/],
       ["undefined payload type", { payloadType: 99 }, /PayloadType/],
     ] as [string, Partial<CreateRequest>, RegExp][])(
       "rejects %s",
@@ -514,6 +525,20 @@ describe.each(apiCases)("targets over $version $transport", (apiCase) => {
           { payloadType: PayloadType.JSON },
         ],
       ],
+      [
+        "payload type to JWT",
+        () => [
+          { payloadType: PayloadType.JWT },
+          { payloadType: PayloadType.JWT },
+        ],
+      ],
+      [
+        "payload type to JWE",
+        () => [
+          { payloadType: PayloadType.JWE },
+          { payloadType: PayloadType.JWE },
+        ],
+      ],
     ])("changes the %s alone", async (_, change) => {
       const created = await client.createTarget(webhook(unique("update")));
       const before = (await client.getTarget({ id: created.id })).target;
@@ -639,7 +664,6 @@ describe.each(apiCases)("targets over $version $transport", (apiCase) => {
         { expirationSigningKey: { nanos: 1 } },
         /ExpirationSigningKey/,
       ],
-      ["payload type JWT", { payloadType: PayloadType.JWT }, /JWT/],
       ["undefined payload type", { payloadType: 99 }, /PayloadType/],
     ] as [string, Partial<UpdateRequest>, RegExp][])(
       "rejects %s",
