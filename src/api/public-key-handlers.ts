@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   type ActivatePublicKeyRequest,
   type ActivatePublicKeyResponse,
@@ -69,8 +69,13 @@ export function createPublicKeyHandlers(deps: ActionServiceDeps) {
       const date = now();
       let expirationDate: number | undefined;
       if (request.expirationDate !== undefined) {
+        checkTimestampRange(
+          "AddPublicKeyRequest.ExpirationDate",
+          request.expirationDate,
+        );
         expirationDate = timestampMs(request.expirationDate);
-        if (expirationDate < date) {
+        // A key that expires now already counts as expired.
+        if (expirationDate <= date) {
           throw publicKeyExpirationInvalid(
             new Date(expirationDate).toISOString(),
           );
@@ -188,4 +193,23 @@ function publicKeyToProto(record: PublicKeyRecord): PublicKey {
     creationDate: timestampFromDate(record.creationDate),
     changeDate: timestampFromDate(record.changeDate),
   });
+}
+
+// Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range of
+// google.protobuf.Timestamp. A date outside it cannot be written as JSON.
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800n;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799n;
+
+function checkTimestampRange(field: string, timestamp: Timestamp): void {
+  if (
+    timestamp.seconds < MIN_TIMESTAMP_SECONDS ||
+    timestamp.seconds > MAX_TIMESTAMP_SECONDS ||
+    timestamp.nanos < 0 ||
+    timestamp.nanos > 999_999_999
+  ) {
+    throw invalidField(
+      field,
+      `value must be a timestamp between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, got ${timestamp.seconds} seconds and ${timestamp.nanos} nanoseconds`,
+    );
+  }
 }

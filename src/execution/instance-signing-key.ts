@@ -9,8 +9,8 @@ const ALGORITHM = "ES256";
  * Loads the newest instance signing key, or generates an ES256 (P-256) key
  * pair and stores it when there is none. The repository stores the
  * private key encrypted. A stored private key is decrypted on its first
- * use, so a server under another master key still starts and serves JSON
- * targets.
+ * use, not at startup, and a failure names the master key as the likely
+ * cause.
  */
 export function loadOrCreateInstanceSigningKey(
   repository: InstanceSigningKeyRepository,
@@ -22,7 +22,16 @@ export function loadOrCreateInstanceSigningKey(
     return {
       keyId: stored.keyId,
       algorithm: stored.algorithm,
-      privateKey: () => createPrivateKey(stored.openPrivateKey()),
+      privateKey: () => {
+        try {
+          return createPrivateKey(stored.openPrivateKey());
+        } catch (error) {
+          throw new Error(
+            `instance signing key ${stored.keyId} cannot be decrypted: start the server with the master key it was stored under (ACTIONS_MASTER_KEY or data/master.key)`,
+            { cause: error },
+          );
+        }
+      },
       publicJwk: JSON.parse(stored.publicJwk) as JWK,
     };
   }

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { CompactEncrypt, CompactSign, type JWK } from "jose";
 import { ActionsError } from "../errors.js";
@@ -7,6 +7,7 @@ import type {
   TargetEndpoint,
   TargetRequestOptions,
 } from "../target/index.js";
+import { parsePublicKeyPem } from "./public-key.js";
 
 const MAX_CACHED_KEYS = 10_000;
 
@@ -144,15 +145,15 @@ interface ImportedKey {
   algorithm: "RSA-OAEP-256" | "ECDH-ES+A256KW";
 }
 
-// AddPublicKey accepts only RSA keys and EC keys on P-256, P-384 and P-521,
-// so the stored PEM is one of those.
+// The stored PEM passed AddPublicKey, and parsing it the same way again
+// yields the key that AddPublicKey checked, which OpenSSL's own PEM reader
+// would not do for a block with headers or another label.
 function importEncryptionKey(pem: string): ImportedKey {
-  const key = createPublicKey(pem);
-  return {
-    key,
-    algorithm:
-      key.asymmetricKeyType === "rsa" ? "RSA-OAEP-256" : "ECDH-ES+A256KW",
-  };
+  const parsed = parsePublicKeyPem(Buffer.from(pem));
+  if (!parsed.ok) {
+    throw new Error(`stored public key is invalid: ${parsed.reason}`);
+  }
+  return { key: parsed.key, algorithm: parsed.algorithm };
 }
 
 function missingEncryptionKey(targetId: string): ActionsError {

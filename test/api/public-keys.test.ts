@@ -128,12 +128,28 @@ describe("addPublicKey", () => {
     "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
   );
 
+  const rsa1024 = Buffer.from(
+    generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({
+      type: "spki",
+      format: "pem",
+    }),
+  );
+  // A P-256 key with five bytes after its DER, which Go's x509 rejects.
+  const trailingBytes = Buffer.from(
+    `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([
+      testKeyPair("p256").publicDer,
+      Buffer.from([1, 2, 3, 4, 5]),
+    ]).toString("base64")}\n-----END PUBLIC KEY-----\n`,
+  );
+
   it.each([
     ["text without PEM", Buffer.from("not a key")],
     ["PKCS#1 RSA key", rsaPkcs1],
     ["PEM block that is no key", certificateLike],
     ["Ed25519 key", Buffer.from(testKeyPair("ed25519").publicPem)],
     ["EC key on secp256k1", Buffer.from(testKeyPair("secp256k1").publicPem)],
+    ["RSA key of 1024 bits", rsa1024],
+    ["key with bytes after its DER", trailingBytes],
   ])("rejects a %s", async (_, publicKey) => {
     const targetId = await createTarget();
 
@@ -184,6 +200,30 @@ describe("addPublicKey", () => {
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.details[0]?.id).toBe("ErrExpirationDateBeforeNow");
     expect(error.details[0]?.message).toMatch(/Expiration date is invalid/);
+  });
+
+  it.each([
+    ["before year 1", -10_000_000_000_000n],
+    ["after year 9999", 10_000_000_000_000n],
+  ])("rejects an expiration %s", async (_, seconds) => {
+    const targetId = await createTarget();
+    // JSON cannot carry such a timestamp, so the binary protocol sends it.
+    const binary = actionClient("v2", "connect-binary-h2", server.baseUrl);
+
+    const error = await rpcError(
+      binary.addPublicKey({
+        targetId,
+        publicKey: testKeyPair("p256").publicPem,
+        expirationDate: { seconds, nanos: 0 },
+      }),
+    );
+
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.message).toMatch(
+      /^invalid AddPublicKeyRequest.ExpirationDate: /,
+    );
+    const listed = await client.listPublicKeys({ targetId });
+    expect(listed.publicKeys).toEqual([]);
   });
 
   it("rejects an unknown target with FailedPrecondition", async () => {

@@ -243,6 +243,46 @@ describe("JWE payloads", () => {
     ).not.toThrow();
   });
 
+  // Go's pem.Decode ignores the label and skips header lines, so these
+  // keys are accepted, and the body must be encrypted to the key that was
+  // checked: the first block's.
+  it.each([
+    [
+      "under another PEM label",
+      (first: TestKeyPair) =>
+        Buffer.from(first.publicPem).toString().replaceAll("PUBLIC KEY", "FOO"),
+    ],
+    [
+      "in a block with a header line, before a second block",
+      (first: TestKeyPair) =>
+        Buffer.from(first.publicPem)
+          .toString()
+          .replace(
+            "-----BEGIN PUBLIC KEY-----\n",
+            "-----BEGIN PUBLIC KEY-----\nComment: first\n\n",
+          ) + Buffer.from(testKeyPair("p256").publicPem).toString(),
+    ],
+  ])("encrypts to a key %s", async (_, pemOf) => {
+    const created = await createTarget({ payloadType: PayloadType.JWE });
+    const pair = testKeyPair("rsa");
+    const { keyId } = await server.actions.addPublicKey({
+      targetId: created.id,
+      publicKey: Buffer.from(pemOf(pair)),
+    });
+    await server.actions.activatePublicKey({ targetId: created.id, keyId });
+    await onRequest(created.id);
+
+    await server.users.addHumanUser(humanUser());
+
+    const request = onlyRequest();
+    const { protectedHeader } = await compactDecrypt(
+      request.text,
+      pair.privateKey,
+    );
+    expect(protectedHeader.alg).toBe("RSA-OAEP-256");
+    expect(protectedHeader.kid).toBe(keyId);
+  });
+
   it("uses the key activated last", async () => {
     const created = await createTarget({ payloadType: PayloadType.JWE });
     const first = testKeyPair("p256");
