@@ -299,7 +299,7 @@ export const configOptions: readonly OptionSpec[] = [
     flag: "auth-tokens",
     kind: "list",
     default: "",
-    help: "comma-separated static bearer tokens as name:token or name:token:perm1+perm2; a token without permissions is an admin; the name becomes the caller's user id",
+    help: "comma-separated static bearer tokens as name:token or name:token:perm1+perm2, each token 16 to 4096 characters; a token without permissions is an admin; the name becomes the caller's user id",
   },
   {
     key: "authTokensFile",
