@@ -207,16 +207,21 @@ export function createActionsServer(
 ): ActionsServer {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  // Auth first, so a configuration error fails before the database opens.
+  // Settings that need no file are checked first, then auth, so that a
+  // configuration error fails before the admin token file is written or
+  // the database opens.
+  const newId = createIdGenerator(config.machineId);
+  const givenMasterKey =
+    config.masterKey === undefined
+      ? undefined
+      : parseMasterKey(config.masterKey);
   const auth = createAuth(config, {
     permissions: { ...deliveryServicePermissions, ...options.permissions },
     logger,
   });
   const database = openDatabase(config.databasePath);
   const masterKey =
-    config.masterKey === undefined
-      ? loadOrCreateKeyFile(join(config.dataDir, "master.key"))
-      : parseMasterKey(config.masterKey);
+    givenMasterKey ?? loadOrCreateKeyFile(join(config.dataDir, "master.key"));
   const secretBox = createSecretBox(masterKey);
   const targets = createTargetRepository(database, secretBox);
   const executions = createExecutionRepository(database);
@@ -228,7 +233,6 @@ export function createActionsServer(
     allow: config.egressAllow,
     resolve: options.resolve,
   });
-  const newId = createIdGenerator(config.machineId);
   // JWT and JWE bodies are signed with the instance key, which is created
   // on the first start and published at /oauth/v2/keys.
   const signingKeys = createInstanceSigningKeyRepository(database, secretBox);
