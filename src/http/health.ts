@@ -3,6 +3,7 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
+import { rejectUnlessRead } from "./read-only.js";
 import type { NodeRequest, NodeResponse, PathHandler } from "./types.js";
 
 export { ServingStatus };
@@ -112,12 +113,7 @@ export function createHealthzHandler(health: HealthService): PathHandler {
     if (path !== "/healthz") {
       return false;
     }
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.writeHead(405, {
-        "content-type": "text/plain",
-        allow: "GET, HEAD",
-      });
-      response.end("method not allowed: use GET or HEAD\n");
+    if (rejectUnlessRead(request, response)) {
       return true;
     }
     const serving = health.status() === ServingStatus.SERVING;

@@ -1,4 +1,5 @@
 import type { JWK } from "jose";
+import { rejectUnlessRead } from "./read-only.js";
 import type { NodeRequest, NodeResponse, PathHandler } from "./types.js";
 
 /** Path of the JWKS, the same as ZITADEL's. */
@@ -15,12 +16,7 @@ export function createJwksHandler(keys: readonly JWK[]): PathHandler {
     if (path !== JWKS_PATH) {
       return false;
     }
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.writeHead(405, {
-        "content-type": "text/plain",
-        allow: "GET, HEAD",
-      });
-      response.end("method not allowed: use GET or HEAD\n");
+    if (rejectUnlessRead(request, response)) {
       return true;
     }
     response.writeHead(200, {
