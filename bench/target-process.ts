@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 // a target's HTTP work runs on another core, as it does for a real
 // endpoint, and not on the event loop of the server under test.
 
-/** How a target server responds: "empty" for webhooks, or a new user. */
+/** Response of a target server: "empty" for webhooks, or a new user. */
 export type TargetReplyKind = "empty" | "addHumanUser";
 
 /** Messages from the parent. */

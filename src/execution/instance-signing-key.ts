@@ -11,6 +11,9 @@ const ALGORITHM = "ES256";
  * private key encrypted. A stored private key is decrypted on its first
  * use, not at startup, and a failure names the master key as the likely
  * cause.
+ *
+ * NOTE: The key is never rotated. The newest stored key signs every body,
+ * and the JWKS publishes the keys stored at startup.
  */
 export function loadOrCreateInstanceSigningKey(
   repository: InstanceSigningKeyRepository,

@@ -154,7 +154,7 @@ describe("early response reset", () => {
 
   // grpc-js sends the whole message at once and keeps its connection
   // open, so only the server can end its side of the stream, which still
-  // holds unread data.
+  // contains unread data.
   it("ends the stream so the rejection is logged", async () => {
     const before = rejectedLines().length;
     const actions = clientFor(ActionService, "grpc-js", server.baseUrl);

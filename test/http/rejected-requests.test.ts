@@ -11,8 +11,8 @@ import {
 } from "../support/start-server.js";
 
 // Requests that the protocol layer rejects before any interceptor, and
-// requests for unknown paths, get one log line each, which the logging
-// interceptor cannot write because it never sees them.
+// requests for unknown paths, get one log line each. The logging
+// interceptor cannot write these lines because it never receives them.
 
 const listTargets = "/zitadel.action.v2.ActionService/ListTargets";
 const rejectedMessage = "rpc rejected before the handler";
